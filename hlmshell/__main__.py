@@ -1,0 +1,3 @@
+from hlmshell.cli import main
+
+raise SystemExit(main())

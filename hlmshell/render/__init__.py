@@ -1,0 +1,44 @@
+"""Result objects → text.  Each renderer is registered for one result type with :func:`renders`.
+
+Renderers return plain text in Stata's fixed-width layout; :class:`hlmshell.output.Output` prints it
+through rich.  Numerical code never prints and commands never format numbers themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Any, Callable
+
+_RENDERERS: dict[type, Callable[[Any], str]] = {}
+
+
+@dataclass
+class Text:
+    """Ready text (a note, a message, a listing built line by line)."""
+
+    text: str
+
+
+def renders(kind: type) -> Callable[[Callable[[Any], str]], Callable[[Any], str]]:
+    def register(fn: Callable[[Any], str]) -> Callable[[Any], str]:
+        _RENDERERS[kind] = fn
+        return fn
+
+    return register
+
+
+@renders(Text)
+def _text(obj: Text) -> str:
+    return obj.text
+
+
+def render(obj: Any) -> str:
+    if not _RENDERERS or type(obj) not in _RENDERERS:
+        for info in pkgutil.iter_modules(__path__):
+            importlib.import_module(f"{__name__}.{info.name}")
+    try:
+        return _RENDERERS[type(obj)](obj)
+    except KeyError:
+        raise TypeError(f"no renderer for {type(obj).__name__}") from None
