@@ -1,0 +1,166 @@
+"""Variance components in the metric users read them, with delta-method SEs and Stata's CIs.
+
+Stata estimates the random-effects parameters as γ = (ln sd, atanh corr, …, ln σ_e) and shows them as
+variances/covariances (``mixed``) or standard deviations/correlations (``xtmixed``, ``stddeviations``)
+following ``_diparm``: a one-parameter monotone transform carries its CI over from the γ scale; a
+covariance, a function of three parameters, gets a delta-method SE and a symmetric Wald CI
+([ME] mixed, Methods and formulas; ``_diparm_8.ado``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+
+@dataclass
+class EquationInfo:
+    """What the display needs of one random-effects equation."""
+
+    level: str          # the level's label, e.g. "id"
+    names: list[str]    # the equation's variables, "_cons" last
+    cov: str            # identity | independent | exchangeable | unstructured
+    start: int          # index of its first parameter in γ
+
+
+@dataclass
+class VarCompRow:
+    label: str          # var(ses), cov(ses,_cons), sd(_cons), corr(ses,_cons), var(Residual)
+    estimate: float
+    se: float
+    lower: float
+    upper: float
+    params: tuple[int, ...]   # the γ indices the row is a function of
+
+
+def n_params(cov: str, q: int) -> int:
+    """How many γ parameters a covariance structure of q variables has."""
+    return {"identity": 1, "independent": q, "exchangeable": 2,
+            "unstructured": q + q * (q - 1) // 2}[cov]
+
+
+def _z(level: float) -> float:
+    return float(norm.ppf(0.5 + level / 200.0))
+
+
+def _log_scale_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float,
+                   power: int) -> VarCompRow:
+    """var (power 2) or sd (power 1) from a ln-sd parameter: CI transformed from the log scale."""
+    lns, se = gamma[idx], np.sqrt(max(V[idx, idx], 0.0))
+    est = np.exp(power * lns)
+    return VarCompRow(label, est, power * est * se, np.exp(power * (lns - z * se)),
+                      np.exp(power * (lns + z * se)), (idx,))
+
+
+def _corr_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float) -> VarCompRow:
+    a, se = gamma[idx], np.sqrt(max(V[idx, idx], 0.0))
+    rho = np.tanh(a)
+    return VarCompRow(label, rho, (1 - rho ** 2) * se, np.tanh(a - z * se), np.tanh(a + z * se), (idx,))
+
+
+def _cov_row(label: str, ia: int, ik: int, im: int, gamma: np.ndarray, V: np.ndarray,
+             z: float) -> VarCompRow:
+    """cov = tanh(a)·exp(l_k + l_m); delta-method SE; symmetric Wald CI as Stata's _diparm."""
+    a, lk, lm = gamma[ia], gamma[ik], gamma[im]
+    rho, scale = np.tanh(a), np.exp(lk + lm)
+    cov = rho * scale
+    idx = [ia, ik] if ik == im else [ia, ik, im]
+    grad = np.array([(1 - rho ** 2) * scale, 2 * cov] if ik == im else [(1 - rho ** 2) * scale, cov, cov])
+    se = float(np.sqrt(max(grad @ V[np.ix_(idx, idx)] @ grad, 0.0)))
+    return VarCompRow(label, cov, se, cov - z * se, cov + z * se, tuple(idx))
+
+
+def equation_rows(eq: EquationInfo, gamma: np.ndarray, V: np.ndarray, *, sd: bool = False,
+                  level: float = 95.0) -> list[VarCompRow]:
+    """The random-effects table rows of one equation, in Stata's order."""
+    z = _z(level)
+    power = 1 if sd else 2
+    vname, cname = ("sd", "corr") if sd else ("var", "cov")
+    q, s = len(eq.names), eq.start
+
+    def cov_or_corr(label: str, ia: int, ik: int, im: int) -> VarCompRow:
+        return _corr_row(label, ia, gamma, V, z) if sd else _cov_row(label, ia, ik, im, gamma, V, z)
+
+    if eq.cov == "identity":
+        return [_log_scale_row(f"{vname}({' '.join(eq.names)})", s, gamma, V, z, power)]
+    if eq.cov == "independent":
+        return [_log_scale_row(f"{vname}({name})", s + k, gamma, V, z, power)
+                for k, name in enumerate(eq.names)]
+    if eq.cov == "exchangeable":
+        joined = " ".join(eq.names)
+        clabel = f"{cname}({','.join(eq.names)})" if q == 2 else f"{cname}({joined})"
+        return [_log_scale_row(f"{vname}({joined})", s, gamma, V, z, power),
+                cov_or_corr(clabel, s + 1, s, s)]
+    rows = [_log_scale_row(f"{vname}({name})", s + k, gamma, V, z, power)
+            for k, name in enumerate(eq.names)]
+    ia = s + q
+    for k in range(q):
+        for m in range(k + 1, q):
+            rows.append(cov_or_corr(f"{cname}({eq.names[k]},{eq.names[m]})", ia, s + k, s + m))
+            ia += 1
+    return rows
+
+
+def residual_row(gamma: np.ndarray, V: np.ndarray, *, sd: bool = False,
+                 level: float = 95.0) -> VarCompRow:
+    """var(Residual) or sd(Residual) from lnsig_e, the last parameter of γ."""
+    idx = len(gamma) - 1
+    return _log_scale_row("sd(Residual)" if sd else "var(Residual)", idx, gamma, V, _z(level),
+                          1 if sd else 2)
+
+
+def covariance_matrix(eq: EquationInfo, gamma: np.ndarray) -> np.ndarray:
+    """The q x q covariance matrix of one equation's random effects, from γ."""
+    q, s = len(eq.names), eq.start
+    if eq.cov == "identity":
+        return np.exp(2 * gamma[s]) * np.eye(q)
+    if eq.cov == "independent":
+        return np.diag(np.exp(2 * gamma[s:s + q]))
+    if eq.cov == "exchangeable":
+        var = np.exp(2 * gamma[s])
+        return var * (np.tanh(gamma[s + 1]) * (np.ones((q, q)) - np.eye(q)) + np.eye(q))
+    sds = np.exp(gamma[s:s + q])
+    corr = np.eye(q)
+    ia = s + q
+    for k in range(q):
+        for m in range(k + 1, q):
+            corr[k, m] = corr[m, k] = np.tanh(gamma[ia])
+            ia += 1
+    return corr * np.outer(sds, sds)
+
+
+@dataclass
+class ICCRow:
+    label: str
+    icc: float
+    se: float
+    lower: float
+    upper: float
+
+
+def icc_rows(cons_params: list[int], labels: list[str], gamma: np.ndarray, V: np.ndarray, *,
+             level: float = 95.0) -> list[ICCRow]:
+    """Stata's ``estat icc``: ICC of level i = (σ²_1 + … + σ²_i) / (Σ σ²_j + σ²_e).
+
+    ``cons_params`` are the γ indices of each level's ln sd of ``_cons`` (outermost first).  The SE is
+    the delta method over those parameters and ln σ_e with their covariances; the CI is built on the
+    logit scale and transformed back (``_estat_icc.ado``).
+    """
+    z = _z(level)
+    idx = list(cons_params) + [len(gamma) - 1]
+    variances = np.exp(2 * gamma[idx])
+    total = variances.sum()
+    Vsub = V[np.ix_(idx, idx)]
+    rows = []
+    for i, label in enumerate(labels):
+        num = variances[: i + 1].sum()
+        icc = num / total
+        inside = np.array([1.0 if j <= i else 0.0 for j in range(len(idx))])
+        grad = 2 * variances * (inside / total - num / total ** 2)
+        se = float(np.sqrt(max(grad @ Vsub @ grad, 0.0)))
+        logit, se_logit = np.log(icc / (1 - icc)), se / (icc * (1 - icc))
+        rows.append(ICCRow(label, icc, se, 1 / (1 + np.exp(-(logit - z * se_logit))),
+                           1 / (1 + np.exp(-(logit + z * se_logit)))))
+    return rows

@@ -1,0 +1,55 @@
+"""Wald inference on estimated coefficients: z/t statistics, p-values, CIs and joint chi2 tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass
+class CoefStats:
+    estimate: float
+    se: float
+    stat: float      # z (or t)
+    p: float
+    lower: float
+    upper: float
+
+
+def coef_stats(b: float, se: float, *, level: float = 95.0, df: float | None = None) -> CoefStats:
+    """z-based (``df`` None) or t-based inference for one coefficient, as Stata's coefficient table."""
+    alpha = 1 - level / 100.0
+    if not np.isfinite(se) or se <= 0:
+        return CoefStats(b, se, np.nan, np.nan, np.nan, np.nan)
+    stat = b / se
+    if df is None:
+        p, crit = 2 * stats.norm.sf(abs(stat)), stats.norm.ppf(1 - alpha / 2)
+    else:
+        p, crit = 2 * stats.t.sf(abs(stat), df), stats.t.ppf(1 - alpha / 2, df)
+    return CoefStats(b, se, stat, float(p), b - crit * se, b + crit * se)
+
+
+@dataclass
+class WaldTest:
+    chi2: float
+    df: int
+    p: float
+    dropped: int = 0   # constraints dropped as linearly dependent
+
+
+def wald_test(R: np.ndarray, r: np.ndarray, b: np.ndarray, V: np.ndarray) -> WaldTest:
+    """H0: R b = r.  Dependent constraints are dropped (Stata notes them as dropped)."""
+    R = np.atleast_2d(R)
+    keep: list[int] = []
+    for i in range(R.shape[0]):
+        trial = R[keep + [i]]
+        if np.linalg.matrix_rank(trial, tol=1e-10) == len(keep) + 1:
+            keep.append(i)
+    Rk, rk = R[keep], np.asarray(r, dtype=float)[keep]
+    diff = Rk @ b - rk
+    middle = Rk @ V @ Rk.T
+    chi2 = float(diff @ np.linalg.solve(middle, diff)) if len(keep) else np.nan
+    df = len(keep)
+    return WaldTest(chi2, df, float(stats.chi2.sf(chi2, df)) if df else np.nan, R.shape[0] - df)
