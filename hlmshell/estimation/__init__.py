@@ -1,0 +1,1 @@
+"""Numerical estimation: design matrices, mixed models, OLS, and inference helpers (no printing)."""
