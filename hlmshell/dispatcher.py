@@ -61,7 +61,8 @@ def run_line(session: Session, line: str) -> int:
     try:
         execute(session, line)
     except StataError as err:
-        session.restore(snap)
+        if not getattr(err, "keep_state", False):  # a failed do-file keeps what its lines did
+            session.restore(snap)
         rc = err.rc
         if not cmd.capture:
             session.out.error(str(err))
