@@ -1,0 +1,232 @@
+"""Stata's layouts for the data commands: summarize, tabulate, describe, list, correlate, merge.
+
+Every renderer returns the text Stata prints after the command echo, starting with Stata's blank
+line where Stata has one.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+from hlmshell.render import renders
+from hlmshell.render.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num, is_missing
+from hlmshell.results.data import (CorrelationTable, DescribeTable, ListTable, MergeReport,
+                                   OneWayTable, SummaryDetail, SummaryTable, TwoWayTable)
+
+
+def abbrev(name: str, width: int) -> str:
+    """Stata's abbrev(): names longer than ``width`` keep their head and last character (``abcdefghij~z``)."""
+    if len(name) <= width:
+        return name
+    return name[:width - 2] + "~" + name[-1]
+
+
+# -- summarize -----------------------------------------------------------------------------------
+_SUM_HEAD = "    Variable |        Obs        Mean    Std. dev.       Min        Max"
+_SUM_RULE = "-" * 13 + "+" + "-" * 57
+
+
+@renders(SummaryTable)
+def summary_table(table: SummaryTable) -> str:
+    lines = ["", _SUM_HEAD, _SUM_RULE]
+    for k, row in enumerate(table.rows):
+        if k and table.separator and k % table.separator == 0:
+            lines.append(_SUM_RULE)
+        line = f"{abbrev(row.name, 12):>12} |{fmt_fc(row.n, 11)}"
+        if row.n:
+            line += "   " + fmt_g(row.mean) + "   " + fmt_g(row.sd)
+            line += "  " + fmt_g(row.min) + "  " + fmt_g(row.max)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@renders(SummaryDetail)
+def summary_detail(d: SummaryDetail) -> str:
+    lines = [""]
+    for part in textwrap.wrap(d.title, 50) or [""]:
+        lines.append(" " * ((61 - len(part)) // 2) + part)
+    lines.append("-" * 61)
+    if not d.n:
+        lines.append("no observations")
+        return "\n".join(lines)
+    pct = d.percentiles
+    sum_w = fmt_fc(d.sum_w, 11) if d.sum_w == round(d.sum_w) else "  " + fmt_g(d.sum_w)
+    stats = [("Obs", fmt_fc(d.n, 11)), ("Sum of wgt.", sum_w),
+             ("Mean", "  " + fmt_g(d.mean)), ("Std. dev.", "  " + fmt_g(d.sd)),
+             ("Variance", "  " + fmt_g(d.var)), ("Skewness", "  " + fmt_g(d.skewness)),
+             ("Kurtosis", "  " + fmt_g(d.kurtosis))]
+    rows = ["      Percentiles      Smallest"]
+    rows += [f"{p:>2}%" + "    " + fmt_g(pct[p]) + "      " + fmt_g(d.smallest[k])
+             for k, p in enumerate((1, 5, 10, 25))]
+    rows += ["", "50%    " + fmt_g(pct[50]), " " * 24 + "Largest"]
+    rows += [f"{p}%" + "    " + fmt_g(pct[p]) + "      " + fmt_g(d.largest[k])
+             for k, p in enumerate((75, 90, 95, 99))]
+    # rows that carry a statistic on their right: 10%, 25%, 50%, "Largest", 90%, 95%, 99%
+    for row, (label, value) in zip((3, 4, 6, 7, 9, 10, 11), stats):
+        rows[row] = rows[row].ljust(31) + "       " + label.ljust(12) + value
+    return "\n".join(lines + rows)
+
+
+# -- tabulate ------------------------------------------------------------------------------------
+def value_text(value: object) -> str:
+    """A tabulated value as Stata shows it: numbers in %9.0g, ``.`` for missing, strings as is."""
+    if isinstance(value, str):
+        return value
+    return fmt_g(value).strip()
+
+
+def _wrap_title(title: str, width: int) -> list[str]:
+    return textwrap.wrap(title, width, break_long_words=True) or [""]
+
+
+@renders(OneWayTable)
+def one_way(t: OneWayTable) -> str:
+    """Stata's one-way table; a long variable label wraps in the stub (``Repair`` / ``record 1978``)."""
+    total = sum(t.freqs)
+    labels = [value_text(v) for v in t.values]
+    width = max([10] + [len(v) for v in labels]) + 1
+    title = _wrap_title(t.title, width)
+    rule = "-" * (width + 1) + "+" + "-" * 35
+    lines = [""]
+    lines += [f"{part:>{width}} |" for part in title[:-1]]
+    lines.append(f"{title[-1]:>{width}} |      Freq.     Percent        Cum.")
+    lines.append(rule)
+    cum = 0
+    for label, freq in zip(labels, t.freqs):
+        cum += freq
+        lines.append(f"{label:>{width}} |{fmt_fc(freq, 11)}{fmt_f(100 * freq / total, 12, 2)}"
+                     f"{fmt_f(100 * cum / total, 12, 2)}")
+    lines.append(rule)
+    lines.append(f"{'Total':>{width}} |{fmt_fc(total, 11)}{fmt_f(100.0, 12, 2)}")
+    return "\n".join(lines)
+
+
+@renders(TwoWayTable)
+def two_way(t: TwoWayTable) -> str:
+    """Stata's two-way table: a stub of width 10, one 11-wide column per value, Total last.
+
+    Columns beyond what fits in 80 characters continue in further panels, as Stata does.
+    """
+    rows = [value_text(v) for v in t.row_values]
+    cols = [value_text(v) for v in t.col_values]
+    width = max([10] + [len(v) for v in rows])
+    counts = t.counts
+    per_panel = max(1, (80 - (width + 2) - 11) // 11)
+    starts = list(range(0, len(cols), per_panel)) or [0]
+    lines: list[str] = []
+    for start in starts:
+        panel = list(range(start, min(start + per_panel, len(cols))))
+        last = start == starts[-1]
+        area = 11 * len(panel)
+        rule = "-" * (width + 1) + "+" + "-" * area + ("+" + "-" * 10 if last else "")
+        row_title = _wrap_title(t.row_title, width)
+        head = row_title[:-1] or [""]
+        col_title = t.col_title[:area]
+        lines.append("")
+        lines += [f"{part:>{width}} |" for part in head[:-1]]
+        lines.append(f"{head[-1]:>{width}} |" + " " * ((area - len(col_title)) // 2 + 1) + col_title)
+        lines.append(f"{row_title[-1]:>{width}} |" + "".join(f"{cols[j]:>10} " for j in panel)
+                     + ("|     Total" if last else ""))
+        lines.append(rule)
+        for i, label in enumerate(rows):
+            line = f"{label:>{width}} |" + "".join(fmt_fc(counts[i, j], 10) + " " for j in panel)
+            lines.append(line + ("|" + fmt_fc(counts[i].sum(), 10) + " " if last else ""))
+        lines.append(rule)
+        line = f"{'Total':>{width}} |" + "".join(fmt_fc(counts[:, j].sum(), 10) + " " for j in panel)
+        lines.append(line + ("|" + fmt_fc(counts.sum(), 10) + " " if last else ""))
+    return "\n".join(lines)
+
+
+# -- describe ------------------------------------------------------------------------------------
+@renders(DescribeTable)
+def describe_table(d: DescribeTable) -> str:
+    rule = "-" * 80
+    stamp = d.timestamp.strftime("%d %b %Y %H:%M").lstrip("0") if d.timestamp else ""
+    lines = ["", f"Contains data from {d.filename}" if d.filename else "Contains data",
+             f" Observations:{fmt_fc(d.nobs, 14)}",
+             f"    Variables:{fmt_fc(d.nvars, 14)}" + (" " * 18 + stamp if stamp else ""),
+             rule,
+             "Variable      Storage   Display    Value",
+             "    name         type    format    label      Variable label",
+             rule]
+    for r in d.rows:
+        name = abbrev(r.name, 15)
+        lines.append(f"{name:<16}{r.storage:<8}{r.display:<11}{r.value_label:<11}{r.label}".rstrip())
+    lines.append(rule)
+    lines.append("Sorted by: " + " ".join(d.sortedby))
+    return "\n".join(lines)
+
+
+# -- list ----------------------------------------------------------------------------------------
+def _cell(value: object, fmt: str) -> str:
+    if fmt.endswith("s"):
+        return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    if is_missing(value):
+        return "."
+    return fmt_num(float(value), fmt).strip()
+
+
+@renders(ListTable)
+def list_table(t: ListTable) -> str:
+    if not t.obs:
+        return ""
+    cols = []
+    for c in t.columns:
+        cells = [_cell(v, c.fmt) for v in c.values]
+        w = max(len(abbrev(c.name, 32)), *(len(x) for x in cells))
+        left = c.fmt.startswith("%-")
+        cols.append((abbrev(c.name, 32), cells, w, left))
+    numw = len(str(max(t.obs))) + 1
+    inner = "   ".join(" " * w for _, _, w, _ in cols)
+    indent = " " * (numw + 2)
+    top = indent + "+" + "-" * (len(inner) + 2) + "+"
+    sep = indent + "|" + "-" * (len(inner) + 2) + "|"
+    head = indent + "| " + "   ".join(n.rjust(w) if not left else n.ljust(w)
+                                       for n, _, w, left in cols) + " |"
+    lines = ["", top, head, sep]
+    for k, obs in enumerate(t.obs):
+        if k and k % 5 == 0:
+            lines.append(sep)
+        cells = "   ".join(cells[k].ljust(w) if left else cells[k].rjust(w)
+                           for _, cells, w, left in cols)
+        lines.append(f"{obs}.".rjust(numw + 1) + " | " + cells + " |")
+    lines.append(top.replace("|", "+"))
+    return "\n".join(lines)
+
+
+# -- correlate -----------------------------------------------------------------------------------
+@renders(CorrelationTable)
+def correlation_table(c: CorrelationTable) -> str:
+    lines = ["", f"(obs={c.n:,})"]
+    k = len(c.names)
+    for start in range(0, k, 7):
+        cols = list(range(start, min(start + 7, k)))
+        lines.append("")
+        lines.append(" " * 13 + "|" + "".join(f"{abbrev(c.names[j], 8):>9}" for j in cols))
+        lines.append("-" * 13 + "+" + "-" * (9 * len(cols)))
+        for i in range(start, k):
+            cells = ""
+            for j in cols:
+                if j > i:
+                    break
+                value = c.matrix[i, j]
+                cells += " " + (fmt_g(value, 8) if c.covariance else fmt_f(value, 8, 4))
+            lines.append(f"{abbrev(c.names[i], 12):>12} |" + cells)
+    return "\n".join(lines)
+
+
+# -- merge ---------------------------------------------------------------------------------------
+@renders(MergeReport)
+def merge_report(m: MergeReport) -> str:
+    rule = "    " + "-" * 41
+    unmatched = m.from_master + m.from_using
+    lines = ["", "    Result                      Number of obs", rule,
+             "    Not matched" + fmt_fc(unmatched, 30)]
+    if unmatched:
+        lines.append("        from master" + fmt_fc(m.from_master, 26) + "  (_merge==1)")
+        lines.append("        from using" + fmt_fc(m.from_using, 27) + "  (_merge==2)")
+        lines.append("")
+    lines.append("    Matched" + fmt_fc(m.matched, 34) + "  (_merge==3)")
+    lines.append(rule)
+    return "\n".join(lines)

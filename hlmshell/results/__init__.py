@@ -1,0 +1,1 @@
+"""Result objects that commands return and renderers turn into text."""

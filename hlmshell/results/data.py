@@ -1,0 +1,127 @@
+"""Results of the data commands (summarize, tabulate, describe, list, correlate, merge, return list).
+
+They hold numbers and names only; :mod:`hlmshell.render.data` lays them out as Stata does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from hlmshell.session import Results
+
+
+@dataclass
+class SummaryRow:
+    """One variable of ``summarize``: ``n`` is 0 (and the rest NaN) for strings and empty variables."""
+
+    name: str
+    n: int
+    mean: float = float("nan")
+    sd: float = float("nan")
+    min: float = float("nan")
+    max: float = float("nan")
+
+
+@dataclass
+class SummaryTable:
+    rows: list[SummaryRow]
+    separator: int = 5
+
+
+@dataclass
+class SummaryDetail:
+    """``summarize, detail`` for one variable (``n`` == 0: ``no observations``)."""
+
+    title: str
+    n: int
+    sum_w: float = float("nan")
+    mean: float = float("nan")
+    sd: float = float("nan")
+    var: float = float("nan")
+    skewness: float = float("nan")
+    kurtosis: float = float("nan")
+    percentiles: dict[int, float] = field(default_factory=dict)   # 1 5 10 25 50 75 90 95 99
+    smallest: list[float] = field(default_factory=list)           # four, NaN-padded
+    largest: list[float] = field(default_factory=list)            # four, ascending, NaN-padded
+
+
+@dataclass
+class OneWayTable:
+    """``tabulate x``: the distinct values (float, NaN for missing, or str) and their counts."""
+
+    title: str
+    values: list[Any]
+    freqs: list[int]
+
+
+@dataclass
+class TwoWayTable:
+    """``tabulate r c``: counts[i, j] for row value i and column value j."""
+
+    row_title: str
+    col_title: str
+    row_values: list[Any]
+    col_values: list[Any]
+    counts: np.ndarray
+
+
+@dataclass
+class DescribeRow:
+    name: str
+    storage: str
+    display: str
+    value_label: str
+    label: str
+
+
+@dataclass
+class DescribeTable:
+    filename: str | None
+    nobs: int
+    nvars: int
+    timestamp: datetime | None
+    rows: list[DescribeRow]
+    sortedby: list[str]
+
+
+@dataclass
+class ListColumn:
+    """One column of ``list``: raw values and the variable's display format (e.g. ``%9.0g``)."""
+
+    name: str
+    values: list[Any]
+    fmt: str
+
+
+@dataclass
+class ListTable:
+    obs: list[int]            # 1-based observation numbers
+    columns: list[ListColumn]
+
+
+@dataclass
+class CorrelationTable:
+    names: list[str]
+    matrix: np.ndarray
+    n: int
+    covariance: bool = False
+
+
+@dataclass
+class MergeReport:
+    from_master: int
+    from_using: int
+    matched: int
+
+
+@dataclass
+class ResultsList:
+    """``return list`` / ``ereturn list``: the stored results under prefix ``r`` or ``e``."""
+
+    results: Results
+    prefix: str = "r"
+    functions: list[str] = field(default_factory=list)
