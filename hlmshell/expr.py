@@ -49,8 +49,11 @@ class Tok:
     pos: int
 
 
-def tokenize(text: str) -> list[Tok]:
-    """Split ``text`` into tokens.  ``[...]`` after ``_b``/``_se`` and a leading ``[eq]`` stay raw."""
+def tokenize(text: str, *, partial: bool = False) -> list[Tok]:
+    """Split ``text`` into tokens.  ``[...]`` after ``_b``/``_se`` and a leading ``[eq]`` stay raw.
+
+    With ``partial`` an untokenizable character ends the token list instead of raising.
+    """
     toks: list[Tok] = []
     i, n = 0, len(text)
     while i < n:
@@ -65,6 +68,8 @@ def tokenize(text: str) -> list[Tok]:
             continue
         m = _TOKEN.match(text, i)
         if not m:
+            if partial:
+                break
             raise syntax_error()
         kind = m.lastgroup or ""
         if kind != "ws":
@@ -73,7 +78,7 @@ def tokenize(text: str) -> list[Tok]:
                 value = value[1:-1] if value.startswith('"') else value[2:-2]
             toks.append(Tok(kind, value, i))
         i = m.end()
-    toks.append(Tok("end", "", n))
+    toks.append(Tok("end", "", i if partial else n))
     return toks
 
 
@@ -86,8 +91,8 @@ _NEG_BP, _NOT_BP = 60, 80
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
-        self.toks = tokenize(text)
+    def __init__(self, text: str, *, partial: bool = False) -> None:
+        self.toks = tokenize(text, partial=partial)
         self.i = 0
 
     def peek(self) -> Tok:
@@ -193,6 +198,19 @@ class _Parser:
 def parse(text: str) -> tuple:
     """Parse ``text`` to an AST (raises ``invalid syntax`` r(198))."""
     return _Parser(text).parse()
+
+
+def parse_leading(text: str) -> tuple[tuple, int]:
+    """Parse the expression at the start of ``text``; return its AST and where it ends.
+
+    ``display`` uses this to split ``"x = " x*2 _n`` into its directives: the expression ends where
+    the next token cannot continue it.
+    """
+    parser = _Parser(text, partial=True)
+    if parser.peek().kind == "end":
+        raise syntax_error()
+    node = parser.expr(0)
+    return node, parser.peek().pos
 
 
 # -- evaluation ---------------------------------------------------------------------------------
@@ -845,7 +863,11 @@ def evaluate(session: Any, text: str, *, rows: np.ndarray | None = None,
 
 def evaluate_scalar(session: Any, text: str) -> float | str:
     """Evaluate for ``display``/``scalar``: a variable means its first observation, as in Stata."""
-    node = parse(text)
+    return evaluate_node_scalar(session, parse(text))
+
+
+def evaluate_node_scalar(session: Any, node: tuple) -> float | str:
+    """:func:`evaluate_scalar` for an already parsed AST (see :func:`parse_leading`)."""
     ctx = _Ctx(session, None, None)
     ctx.scalar = True  # type: ignore[attr-defined]
     value = evaluate_node(node, ctx)
@@ -877,9 +899,15 @@ def _obs_number(word: str, n: int) -> int:
     return n + k + 1 if k < 0 else k
 
 
-def row_mask(session: Any, if_: str | None, in_: str | None) -> np.ndarray:
-    """The observations selected by ``if exp`` and ``in range`` (Stata's ``in 1/10``, ``in -5/l``)."""
+def row_mask(session: Any, if_: str | None, in_: str | None, *,
+             groups: np.ndarray | None = None) -> np.ndarray:
+    """The observations selected by ``if exp`` and ``in range`` (Stata's ``in 1/10``, ``in -5/l``).
+
+    ``groups`` evaluates the ``if`` expression within by-groups (``by id: drop if _n > 1``).
+    """
     n = session.nobs
+    if groups is not None and in_ is not None:
+        raise StataError("in may not be combined with by", 190)
     mask = np.ones(n, dtype=bool)
     if in_ is not None:
         first_text, sep, last_text = in_.partition("/")
@@ -891,7 +919,7 @@ def row_mask(session: Any, if_: str | None, in_: str | None) -> np.ndarray:
         mask[:] = False
         mask[first - 1:last] = True
     if if_ is not None:
-        value = evaluate(session, if_)
+        value = evaluate(session, if_, groups=groups)
         if _is_str(value):
             raise StataError("type mismatch", 109)
         truth = np.asarray(value, dtype=float) != 0
