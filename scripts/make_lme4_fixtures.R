@@ -400,56 +400,67 @@ write_fixture("lme4_hsb",
               "HSB two-level models (random intercept, random slope, cross-level interaction, diagonal covariance), ML and REML",
               hsb_data_info, hsb_models)
 
-# --- BLUPs of mathach ~ ses + (ses | id), ML ----------------------------------------------------
-blup_model <- hsb_models[[which(sapply(hsb_models, `[[`, "name") == "hsb_ses_rslope_ml")]]
-m <- blup_model$.model
-re <- ranef(m, condVar = TRUE)$id
-pv <- attr(re, "postVar")                         # 2 x 2 x J, lme4 order ((Intercept), ses)
-lme4_cols <- colnames(re)
-stopifnot(identical(lme4_cols, c("(Intercept)", "ses")))
+# --- BLUPs of mathach ~ ses + (ses | id), ML and REML ------------------------------------------
 # Comparative standard errors sqrt(diag Var(u_hat - u)), which also carry the uncertainty of the
 # GLS estimate of beta:  Var(u_hat_j - u_j) = condVar_j + G Z_j' V_j^-1 X_j A^-1 X_j' V_j^-1 Z_j G,
 # with A = sum_j X_j' V_j^-1 X_j. condVar_j = G - G Z_j' V_j^-1 Z_j G is recomputed here as a check.
-G <- as.matrix(VarCorr(m)$id)[lme4_cols, lme4_cols]
-s2 <- sigma(m)^2
-groups <- levels(hsb$id)
-Vinv <- list(); Zs <- list()
-A <- matrix(0, 2, 2)
-for (g in groups) {
-  Z <- cbind(1, hsb$ses[hsb$id == g])
-  Vi <- solve(Z %*% G %*% t(Z) + diag(s2, nrow(Z)))
-  Vinv[[g]] <- Vi; Zs[[g]] <- Z
-  A <- A + t(Z) %*% Vi %*% Z                       # X_j = Z_j = [1, ses] for this model
+# Stata's `predict, reses` is the conditional SD after ML and the comparative SE after REML (see
+# tests/fixtures/README.md); both are written for both fits.
+blup_entry <- function(model_name) {
+  fitted <- hsb_models[[which(sapply(hsb_models, `[[`, "name") == model_name)]]
+  m <- fitted$.model
+  re <- ranef(m, condVar = TRUE)$id
+  pv <- attr(re, "postVar")                         # 2 x 2 x J, lme4 order ((Intercept), ses)
+  lme4_cols <- colnames(re)
+  stopifnot(identical(lme4_cols, c("(Intercept)", "ses")))
+  G <- as.matrix(VarCorr(m)$id)[lme4_cols, lme4_cols]
+  s2 <- sigma(m)^2
+  groups <- levels(hsb$id)
+  Vinv <- list(); Zs <- list()
+  A <- matrix(0, 2, 2)
+  for (g in groups) {
+    Z <- cbind(1, hsb$ses[hsb$id == g])
+    Vi <- solve(Z %*% G %*% t(Z) + diag(s2, nrow(Z)))
+    Vinv[[g]] <- Vi; Zs[[g]] <- Z
+    A <- A + t(Z) %*% Vi %*% Z                       # X_j = Z_j = [1, ses] for this model
+  }
+  Ainv <- solve(A)
+  comp_sd <- matrix(NA_real_, length(groups), 2)
+  cond_check <- 0
+  for (k in seq_along(groups)) {
+    g <- groups[k]; Z <- Zs[[g]]; Vi <- Vinv[[g]]
+    GZV <- G %*% t(Z) %*% Vi
+    cond <- G - GZV %*% Z %*% G
+    cond_check <- max(cond_check, abs(cond - pv[, , k]))
+    comp <- cond + GZV %*% Z %*% Ainv %*% t(Z) %*% t(GZV)
+    comp_sd[k, ] <- sqrt(diag(comp))
+  }
+  cat(sprintf("%s: condVar recomputation max abs diff: %.3g\n", model_name, cond_check))
+  stopifnot(cond_check < 1e-8, identical(rownames(re), groups))
+  list(
+    fitted = fitted,
+    blups = list(
+      model = model_name,
+      method = fitted$method,
+      level = "id",
+      stata_cmd = fitted$stata_cmd,
+      stata_predict = I(c("predict u1 u0, reffects", "predict s1 s0, reses")),
+      stata_reses = if (fitted$method == "ML") "condvar_sd" else "comparative_se",
+      vars = I(c("ses", "_cons")),
+      ids = I(groups),
+      n_obs = I(as.vector(table(hsb$id)[groups])),
+      blup = list(ses = I(re[, "ses"]), `_cons` = I(re[, "(Intercept)"])),
+      condvar_sd = list(ses = I(sqrt(pv[2, 2, ])), `_cons` = I(sqrt(pv[1, 1, ]))),
+      condvar_cov = I(pv[1, 2, ]),
+      comparative_se = list(ses = I(comp_sd[, 2]), `_cons` = I(comp_sd[, 1]))
+    )
+  )
 }
-Ainv <- solve(A)
-comp_sd <- matrix(NA_real_, length(groups), 2)
-cond_check <- 0
-for (k in seq_along(groups)) {
-  g <- groups[k]; Z <- Zs[[g]]; Vi <- Vinv[[g]]
-  GZV <- G %*% t(Z) %*% Vi
-  cond <- G - GZV %*% Z %*% G
-  cond_check <- max(cond_check, abs(cond - pv[, , k]))
-  comp <- cond + GZV %*% Z %*% Ainv %*% t(Z) %*% t(GZV)
-  comp_sd[k, ] <- sqrt(diag(comp))
-}
-cat(sprintf("condVar recomputation max abs diff: %.3g\n", cond_check))
-stopifnot(cond_check < 1e-8, identical(rownames(re), groups))
-blups <- list(
-  model = blup_model$name,
-  level = "id",
-  stata_cmd = "mixed mathach ses || id: ses, cov(unstructured)",
-  stata_predict = I(c("predict u1 u0, reffects", "predict s1 s0, reses")),
-  vars = I(c("ses", "_cons")),
-  ids = I(groups),
-  blup = list(ses = I(re[, "ses"]), `_cons` = I(re[, "(Intercept)"])),
-  condvar_sd = list(ses = I(sqrt(pv[2, 2, ])), `_cons` = I(sqrt(pv[1, 1, ]))),
-  condvar_cov = I(pv[1, 2, ]),
-  comparative_se = list(ses = I(comp_sd[, 2]), `_cons` = I(comp_sd[, 1])),
-  n_obs = I(as.vector(table(hsb$id)[groups]))
-)
+blup_entries <- lapply(c("hsb_ses_rslope_ml", "hsb_ses_rslope_reml"), blup_entry)
 write_fixture("lme4_hsb_blups",
-              "BLUPs (ranef) and their standard errors for mathach ~ ses + (ses | id), ML",
-              hsb_data_info, list(blup_model), list(blups = blups))
+              "BLUPs (ranef) and their standard errors for mathach ~ ses + (ses | id), ML and REML",
+              hsb_data_info, lapply(blup_entries, `[[`, "fitted"),
+              list(blups = lapply(blup_entries, `[[`, "blups")))
 
 # --- Exam --------------------------------------------------------------------------------------
 exam_models <- run_specs(exam_specs, "normexam", exam, "data/exam.csv")
