@@ -1,6 +1,7 @@
 """Results of the data commands (summarize, tabulate, describe, list, correlate, merge, return list).
 
-They hold numbers and names only; :mod:`hlmshell.render.data` lays them out as Stata does.
+They hold numbers and names only; :mod:`hlmshell.render.data` lays them out as Stata does
+(``return list`` uses :class:`hlmshell.results.postest.ResultsListing`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from hlmshell.session import Results
 
 
 @dataclass
@@ -116,12 +116,3 @@ class MergeReport:
     from_master: int
     from_using: int
     matched: int
-
-
-@dataclass
-class ResultsList:
-    """``return list`` / ``ereturn list``: the stored results under prefix ``r`` or ``e``."""
-
-    results: Results
-    prefix: str = "r"
-    functions: list[str] = field(default_factory=list)
