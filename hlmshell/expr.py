@@ -395,7 +395,7 @@ def _name(name: str, ctx: _Ctx) -> Value:
     if name == "_n":
         return (np.arange(ctx.n) - ctx.start + 1).astype(float)
     if name == "_N":
-        return ctx.size.astype(float)
+        return ctx.size.astype(float) if ctx.n else 0.0
     if name == "_pi":
         return math.pi
     if name == "_rc":

@@ -1,0 +1,39 @@
+"""Renderers shared by the data-management commands (by-group headers, scalar listings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hlmshell.expr import column_values
+from hlmshell.render import Text, renders
+from hlmshell.render.numfmt import fmt_g
+
+BY_RULE = "-" * 79
+
+
+def by_header(session: Any, names: list[str], row: int) -> Text:
+    """Stata's ``-> id = 1224`` header before each by-group's output."""
+    parts = []
+    for name in names:
+        value = column_values(session.data, name)[row]
+        shown = value if isinstance(value, str) else fmt_g(float(value), 9).strip()
+        parts.append(f"{name} = {shown}")
+    return Text(f"{BY_RULE}\n-> " + ", ".join(parts))
+
+
+@dataclass
+class ScalarList:
+    """``scalar list``: name and value per scalar."""
+
+    items: list[tuple[str, float | str]]
+
+
+@renders(ScalarList)
+def _scalar_list(obj: ScalarList) -> str:
+    lines = []
+    for name, value in obj.items:
+        shown = f"{value}" if isinstance(value, str) else fmt_g(value, 10).strip()
+        lines.append(f"{name:>13} =  {shown:>9}" if not isinstance(value, str)
+                     else f"{name:>13} = {shown}")
+    return "\n".join(lines)
