@@ -54,6 +54,11 @@ def _right(left: str, label: str, value: str) -> str:
 
 
 def _group_table(header: MixedHeader) -> list[str]:
+    """Several levels: Stata 17's "Grouping information" table.
+
+    Columns follow ``_xtmixed_display.ado`` (Stata 16: ``|`` at 17, counts ending at 28/39/50/61) with
+    Stata 17's caption and lower-case titles; the 17 layout itself was not confirmed from a log.
+    """
     lines = ["", "Grouping information", "-" * 16 + "-" + "-" * 44,
              " " * 16 + "|     No. of       Observations per group",
              " Group variable |     groups    Minimum    Average    Maximum",
