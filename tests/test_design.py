@@ -1,0 +1,157 @@
+"""Factor-variable design matrices: Stata's column names, order, base levels and collinearity."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hlmshell.errors import StataError
+from hlmshell.estimation.design import build_design, model_variables
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def hsb() -> pd.DataFrame:
+    return pd.read_stata(DATA / "hsb.dta")
+
+
+def _summary(design):
+    return [(c.name, c.term, c.level, c.kind, c.base, c.omitted) for c in design.columns]
+
+
+def test_reference_interaction_columns(hsb):
+    # mixed mathach c.ses##i.sector: e(b) has ses 0b.sector 1.sector 0b.sector#co.ses 1.sector#c.ses _cons;
+    # the log prints ses, 1.sector, sector#c.ses / 1, _cons.
+    d = build_design(hsb, "c.ses##i.sector")
+    assert _summary(d) == [
+        ("ses", "ses", "", "continuous", False, False),
+        ("0b.sector", "sector", "0", "factor", True, False),
+        ("1.sector", "sector", "1", "factor", False, False),
+        ("0b.sector#co.ses", "sector#c.ses", "0", "interaction", True, False),
+        ("1.sector#c.ses", "sector#c.ses", "1", "interaction", False, False),
+        ("_cons", "_cons", "", "constant", False, False),
+    ]
+    assert d.estimable == [0, 2, 4, 5]
+    assert d.variables == ["ses", "sector"]
+    assert d.notes == []
+    ses, sector = hsb["ses"].to_numpy(), hsb["sector"].to_numpy()
+    expected = np.column_stack([ses, sector == 1, (sector == 1) * ses, np.ones(len(hsb))])
+    np.testing.assert_array_equal(d.X, expected.astype(float))
+
+
+def test_ib1_variant(hsb):
+    # mixed mathach c.ses##ib1.sector prints 0.sector and sector#c.ses / 0.
+    d = build_design(hsb, "c.ses##ib1.sector")
+    assert d.names == ["ses", "0.sector", "1b.sector", "0.sector#c.ses", "1b.sector#co.ses", "_cons"]
+    assert [d.columns[i].level for i in d.estimable] == ["", "0", "0", ""]
+    sector = hsb["sector"].to_numpy()
+    np.testing.assert_array_equal(d.X[:, 1], (sector == 0).astype(float))
+
+
+def test_interaction_alone_has_no_base_when_main_effect_absent(hsb):
+    # [U] 11.4.3: sex#c.age alone gives a slope for each sex.
+    d = build_design(hsb, "i.sector#c.ses")
+    assert d.names == ["0.sector#c.ses", "1.sector#c.ses", "_cons"]
+
+
+def test_plain_varlist_abbreviations_ranges(hsb):
+    assert build_design(hsb, "ses me").names == ["ses", "meanses", "_cons"]
+    assert build_design(hsb, "ses-mathach", constant=False).names == ["ses", "mathach"]
+    assert model_variables("c.ses##i.sec me*", list(hsb.columns)) == ["ses", "sector", "meanses"]
+
+
+def test_collinear_multiple_is_omitted(hsb):
+    data = hsb.assign(ses2=2 * hsb["ses"])
+    d = build_design(data, "ses ses2")
+    assert d.names == ["ses", "o.ses2", "_cons"]
+    assert d.notes == ["note: ses2 omitted because of collinearity."]
+    assert d.X.shape == (7185, 2)
+    assert d.columns[1].omitted and not d.columns[1].base
+
+
+def test_constant_column_collinear_with_cons(hsb):
+    data = hsb.assign(one=1.0)
+    d = build_design(data, "one ses")
+    assert d.names == ["o.one", "ses", "_cons"]
+    assert d.notes == ["note: one omitted because of collinearity."]
+    # without a constant, a column of ones is fine
+    assert build_design(data, "one ses", constant=False).names == ["one", "ses"]
+
+
+def test_factor_by_factor(hsb):
+    d = build_design(hsb, "i.sector##i.minority")
+    assert d.names == ["0b.sector", "1.sector", "0b.minority", "1.minority",
+                       "0b.sector#0b.minority", "0b.sector#1o.minority", "1o.sector#0b.minority",
+                       "1.sector#1.minority", "_cons"]
+    assert d.columns[7].term == "sector#minority" and d.columns[7].level == "1#1"
+    s, m = hsb["sector"].to_numpy(), hsb["minority"].to_numpy()
+    np.testing.assert_array_equal(d.X[:, 2], ((s == 1) & (m == 1)).astype(float))
+    # a#b alone: only the all-base cell is a base
+    assert build_design(hsb, "sector#minority").names == [
+        "0b.sector#0b.minority", "0.sector#1.minority", "1.sector#0.minority",
+        "1.sector#1.minority", "_cons"]
+
+
+def test_empty_cell(hsb):
+    rows = ((hsb["sector"] == 0) | (hsb["minority"] == 0)).to_numpy()
+    d = build_design(hsb, "i.sector##i.minority", rows=rows)
+    cell = d.columns[7]
+    assert cell.name == "1o.sector#1o.minority" and cell.empty and cell.omitted
+    assert d.notes == ["note: 1.sector#1.minority identifies no observations in the sample."]
+    assert d.X.shape == (int(rows.sum()), 3)
+
+
+def test_continuous_by_continuous(hsb):
+    d = build_design(hsb, "c.ses##c.meanses")
+    assert d.names == ["ses", "meanses", "c.ses#c.meanses", "_cons"]
+    assert d.columns[2].kind == "interaction" and d.columns[2].level == ""
+    np.testing.assert_allclose(d.X[:, 2], hsb["ses"] * hsb["meanses"])
+    assert build_design(hsb, "c.ses##c.ses").names == ["ses", "c.ses#c.ses", "_cons"]
+
+
+def test_base_options_and_groups(hsb):
+    assert build_design(hsb, "ib(last).sector").names == ["0.sector", "1b.sector", "_cons"]
+    assert build_design(hsb, "ibn.sector", constant=False).names == ["0.sector", "1.sector"]
+    assert build_design(hsb, "i.(sector minority)").names == [
+        "0b.sector", "1.sector", "0b.minority", "1.minority", "_cons"]
+    assert build_design(hsb, "1.sector").names == ["1.sector", "_cons"]
+    assert build_design(hsb, "sector##c.(ses meanses)").names == [
+        "0b.sector", "1.sector", "ses", "0b.sector#co.ses", "1.sector#c.ses", "meanses",
+        "0b.sector#co.meanses", "1.sector#c.meanses", "_cons"]
+
+
+def test_levels_come_from_the_sample(hsb):
+    rows = (hsb["sector"] == 1).to_numpy()
+    d = build_design(hsb, "i.sector ses", rows=rows)
+    assert d.names == ["1b.sector", "ses", "_cons"]
+    assert d.X.shape == (int(rows.sum()), 2)
+
+
+def test_missing_values_dropped_by_default(hsb):
+    data = hsb.assign(ses=hsb["ses"].where(hsb.index >= 10))
+    d = build_design(data, "ses")
+    assert d.rows.sum() == 7175 and d.X.shape == (7175, 2)
+
+
+@pytest.mark.parametrize("spec, message, rc", [
+    ("i.id", "id: string variables may not be used as factor variables", 109),
+    ("sess", "variable sess not found", 111),
+    ("i.ses", "ses:  factor variables may not contain negative values", 452),
+    ("i.pracad", "pracad:  factor variables may not contain noninteger values", 452),
+    ("ses##sector", "ses:  factor variables may not contain negative values", 452),
+    ("c.ses#", "invalid syntax", 198),
+    ("ses (", "invalid syntax", 198),
+])
+def test_errors(hsb, spec, message, rc):
+    with pytest.raises(StataError) as info:
+        build_design(hsb, spec)
+    assert info.value.message == message
+    assert info.value.rc == rc
+
+
+def test_model_variables_unknown(hsb):
+    with pytest.raises(StataError) as info:
+        model_variables("mathach c.ses##i.sectr", list(hsb.columns))
+    assert info.value.rc == 111
