@@ -78,10 +78,10 @@ def _detail(x: np.ndarray) -> dict[str, float]:
 
 def _scalars(stats: dict[str, float]) -> dict[str, float]:
     """r() in Stata's order (plain summarize puts sum after sd, before min and max)."""
-    if "skewness" in stats or "mean" not in stats:
+    if "skewness" in stats:
         return dict(stats)
     order = ("N", "sum_w", "mean", "Var", "sd", "min", "max", "sum")
-    return {k: stats[k] for k in order}
+    return {k: stats[k] for k in order if k in stats}
 
 
 @command("summarize", 2, usage="summarize [varlist] [if] [in] [, detail meanonly separator(#)]")
