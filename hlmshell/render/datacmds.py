@@ -31,9 +31,9 @@ class ScalarList:
 
 @renders(ScalarList)
 def _scalar_list(obj: ScalarList) -> str:
+    """``          min2 = -1.9809999`` (as in Stata's output): name right-aligned, value %10.0g."""
     lines = []
     for name, value in obj.items:
-        shown = f"{value}" if isinstance(value, str) else fmt_g(value, 10).strip()
-        lines.append(f"{name:>13} =  {shown:>9}" if not isinstance(value, str)
-                     else f"{name:>13} = {shown}")
+        shown = value if isinstance(value, str) else fmt_g(value, 10).strip()
+        lines.append(f"{name:>14} = {shown}")
     return "\n".join(lines)
