@@ -222,7 +222,7 @@ def test_display_stored_results_as_reference_log():
     """``di exp(e(b)[1,2])^2`` and the ICC line print as in the reference log."""
     out, buf = capture_output()
     s = Session(out=out)
-    lns1, lnse = np.log(np.sqrt(8.5535197)), np.log(np.sqrt(39.148395))  # var(Residual) 39.14839 in the log
+    lns1, lnse = np.log(np.sqrt(8.5535197)), np.log(np.sqrt(39.148393))  # var(Residual) 39.14839 in the log
     b = StataMatrix(np.array([[12.63707, lns1, lnse]]), ["y1"],
                     ["mathach:_cons", "lns1_1_1:_cons", "lnsig_e:_cons"])
     s.e = EResults(matrices={"b": b})
