@@ -421,3 +421,24 @@ def test_correlate_and_covariance():
     assert sh.s.r.matrices["C"].values.shape == (2, 2)
     sh.run("corr ses mathach, covariance")
     assert sh.s.r.scalars["cov_12"] == pytest.approx(np.cov(data["ses"], data["mathach"])[0, 1])
+
+
+# -- by-groups ----------------------------------------------------------------------------------------
+def test_by_summarize_and_tabulate():
+    sh = Shell()
+    sh.run("use hsb")
+    assert sh.run("by sector: sum ses", rc=5).startswith("not sorted")
+    out = sh.run("bysort sector: sum ses")
+    data = pd.read_stata(DATA / "hsb.dta")
+    heads = [ln for ln in out.splitlines() if ln.startswith("->")]
+    assert heads == ["-> sector = 0", "-> sector = 1"]
+    catholic = data.loc[data["sector"] == 1, "ses"]
+    assert sh.s.r.scalars["N"] == len(catholic)
+    assert sh.s.r.scalars["mean"] == pytest.approx(catholic.mean(), rel=1e-12)
+    out = sh.run("by sector: tab himinty")
+    counts = [int(ln.split("|")[1].split()[0].replace(",", "")) for ln in lines(out)
+              if ln.strip().startswith(("0 |", "1 |"))]
+    expected = data.groupby(["sector", "himinty"]).size().tolist()
+    assert counts == expected
+    sh.run("sum ses, meanonly")
+    assert list(sh.s.r.scalars) == ["N", "sum_w", "sum", "mean", "min", "max"]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from hlmshell.bygroups import apply_by, by_variables
 from hlmshell.commands import command
 from hlmshell.errors import StataError
 from hlmshell.expr import row_mask
 from hlmshell.parser import Command, parse_syntax
+from hlmshell.render.datacmds import by_header
 from hlmshell.results.data import SummaryDetail, SummaryRow, SummaryTable
 from hlmshell.session import Results, Session
 from hlmshell.varlist import expand
@@ -87,8 +89,6 @@ def _scalars(stats: dict[str, float]) -> dict[str, float]:
 @command("summarize", 2, usage="summarize [varlist] [if] [in] [, detail meanonly separator(#)]")
 def summarize(session: Session, cmd: Command) -> list | None:
     """Summary statistics: observations, mean, standard deviation, minimum and maximum."""
-    if cmd.by:
-        raise StataError("summarize may not be combined with by here", 190)
     syn = parse_syntax(cmd.rest, allow_exp=False)
     detail = syn.options.take("detail", 1)
     meanonly = syn.options.take("meanonly", 5)
@@ -102,32 +102,45 @@ def summarize(session: Session, cmd: Command) -> list | None:
         separator = 5 if sep_text is None else int(sep_text)
     except ValueError:
         raise StataError("option separator() incorrectly specified", 198) from None
+    groups = apply_by(session, cmd)
     names = expand(session.variables, syn.anything, allow_empty=True)
-    rows = row_mask(session, syn.if_, syn.in_)
-    results = []
+    rows = row_mask(session, syn.if_, syn.in_, groups=groups)
+    if groups is None:
+        results, last = _summarize(session, names, rows, detail, separator)
+    else:
+        results, by = [], by_variables(session, cmd)
+        for gid in np.unique(groups):
+            members = groups == gid
+            results.append(by_header(session, by, int(np.flatnonzero(members)[0])))
+            shown, last = _summarize(session, names, rows & members, detail, separator)
+            results += shown
+    if meanonly:
+        scalars = {k: last[k] for k in ("N", "sum_w", "sum", "mean", "min", "max") if k in last}
+    else:
+        scalars = _scalars(last)
+    session.r = Results(scalars=scalars)
+    return None if meanonly else results
+
+
+def _summarize(session: Session, names: list[str], rows: np.ndarray, detail: bool,
+               separator: int) -> tuple[list, dict[str, float]]:
+    """The table (or one detail block per variable) and the statistics of the last variable."""
+    blocks: list = []
     table_rows = []
     last: dict[str, float] = {"N": 0.0, "sum_w": 0.0, "sum": 0.0}
     for name in names:
+        title = session.var_labels.get(name) or name
         x = _values(session, name, rows)
         if x is None:
             last = {"N": 0.0, "sum_w": 0.0, "sum": 0.0}
             table_rows.append(SummaryRow(name, 0))
-            if detail:
-                results.append(SummaryDetail(session.var_labels.get(name) or name, 0))
+            blocks.append(SummaryDetail(title, 0))
             continue
         last = _detail(x) if detail else _basic(x)
-        if meanonly:
-            last = {k: last[k] for k in ("N", "sum_w", "sum", "mean", "min", "max") if k in last}
-        n = len(x)
-        if detail:
-            results.append(_detail_result(session.var_labels.get(name) or name, x, last))
-        else:
-            table_rows.append(SummaryRow(name, n, last.get("mean", np.nan), last.get("sd", np.nan),
-                                         last.get("min", np.nan), last.get("max", np.nan)))
-    session.r = Results(scalars=_scalars(last))
-    if meanonly:
-        return None
-    return results if detail else [SummaryTable(table_rows, separator)]
+        blocks.append(_detail_result(title, x, last) if detail else None)
+        table_rows.append(SummaryRow(name, len(x), last.get("mean", np.nan), last.get("sd", np.nan),
+                                     last.get("min", np.nan), last.get("max", np.nan)))
+    return (blocks if detail else [SummaryTable(table_rows, separator)]), last
 
 
 def _detail_result(title: str, x: np.ndarray, stats: dict[str, float]) -> SummaryDetail:

@@ -8,22 +8,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hlmshell.bygroups import apply_by, by_variables
 from hlmshell.commands import command
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.expr import column_values, row_mask
 from hlmshell.parser import Command, parse_syntax
+from hlmshell.render import Text
 from hlmshell.render.data import value_text
+from hlmshell.render.datacmds import by_header
 from hlmshell.results.data import OneWayTable, TwoWayTable
 from hlmshell.session import Results, Session
 from hlmshell.varlist import expand, new_name
 
 
 def _levels(values: np.ndarray, keep_missing: bool) -> tuple[np.ndarray, list, np.ndarray]:
-    """(kept mask, sorted distinct values, code of each kept value); missing sorts last."""
+    """(kept mask, sorted distinct values, code of each kept value).
+
+    Missing numbers sort last; the empty string (string missing) sorts first, as in Stata.
+    """
     if values.dtype == object:
         present = values != ""
         keep = np.ones(len(values), bool) if keep_missing else present
-        distinct = sorted(set(values[keep]), key=lambda v: (v == "", v))
+        distinct = sorted(set(values[keep]))
     else:
         present = ~np.isnan(values)
         keep = np.ones(len(values), bool) if keep_missing else present
@@ -44,32 +50,49 @@ def _title(session: Session, name: str) -> str:
                               "tabulate varname1 varname2 [if] [in] [, missing]")
 def tabulate(session: Session, cmd: Command) -> list:
     """One- and two-way tables of frequencies."""
-    if cmd.by:
-        raise StataError("tabulate may not be combined with by here", 190)
     syn = parse_syntax(cmd.rest, allow_exp=False)
     missing = syn.options.take("missing", 1)
     stub = syn.options.take_arg("generate", 3)
     syn.options.finish()
     if syn.using is not None:
         raise syntax_error()
+    if stub is not None and cmd.by:
+        raise StataError("option generate() may not be combined with by", 190)
+    groups = apply_by(session, cmd)
     names = expand(session.variables, syn.anything)
     if len(names) > 2:
         raise StataError("too many variables specified", 103)
-    rows = row_mask(session, syn.if_, syn.in_)
-    if len(names) == 2:
+    if len(names) == 2 and stub is not None:
+        raise StataError("option generate() not allowed with two variables", 198)
+    rows = row_mask(session, syn.if_, syn.in_, groups=groups)
+    table = _two_way if len(names) == 2 else _one_way
+    if groups is None:
+        shown = [table(session, names, rows, missing)]
         if stub is not None:
-            raise StataError("option generate() not allowed with two variables", 198)
-        return [_two_way(session, names, rows, missing)]
+            _generate(session, stub, names[0], column_values(session.data, names[0]),
+                      shown[0].values, missing)
+        return shown
+    shown, by = [], by_variables(session, cmd)
+    for gid in np.unique(groups):
+        members = groups == gid
+        shown.append(by_header(session, by, int(np.flatnonzero(members)[0])))
+        try:
+            shown.append(table(session, names, rows & members, missing))
+        except StataError as err:
+            if err.rc != 2000:
+                raise
+            shown.append(Text("no observations"))
+    return shown
+
+
+def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool) -> OneWayTable:
     name = names[0]
-    values = column_values(session.data, name)
-    keep, distinct, codes = _levels(values[rows], missing)
+    _, distinct, codes = _levels(column_values(session.data, name)[rows], missing)
     if not len(codes):
         raise StataError("no observations", 2000)
     freqs = np.bincount(codes, minlength=len(distinct))
-    if stub is not None:
-        _generate(session, stub, name, values, distinct, missing)
     session.r = Results(scalars={"N": float(len(codes)), "r": float(len(distinct))})
-    return [OneWayTable(_title(session, name), distinct, [int(f) for f in freqs])]
+    return OneWayTable(_title(session, name), distinct, [int(f) for f in freqs])
 
 
 def _two_way(session: Session, names: list[str], rows: np.ndarray, missing: bool) -> TwoWayTable:
