@@ -516,8 +516,7 @@ def _elementwise(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., Value]
 def _nargs(name: str, args: list, lo: int, hi: int | None = None) -> None:
     hi = lo if hi is None else hi
     if not lo <= len(args) <= hi:
-        raise StataError(f"{'too few' if len(args) < lo else 'too many'} arguments", 198 if len(args)
-                         > hi else 198)
+        raise StataError(f"{'too few' if len(args) < lo else 'too many'} arguments", 198)
 
 
 def _round(x: Value, y: Value = 1.0) -> Value:

@@ -68,7 +68,7 @@ def render_display(session: Session, text: str) -> str:
             try:
                 piece = fmt_num(value, fmt)
             except ValueError:
-                raise StataError(f"invalid %format", 120) from None
+                raise StataError("invalid %format", 120) from None
         else:
             piece = fmt_display(value)
         line += piece * dup_next

@@ -180,11 +180,9 @@ def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str
             keys = by + [v for v in names if v not in by]
             gidx = _group_index(session, keys, keep)
             out = np.zeros(session.nobs)
-            seen: set[int] = set()
-            for i in np.flatnonzero(keep):
-                if gidx[i] not in seen:
-                    seen.add(int(gidx[i]))
-                    out[i] = 1.0
+            rows = np.flatnonzero(keep)
+            _, first = np.unique(gidx[rows], return_index=True)
+            out[rows[first]] = 1.0
             return out, "byte"
         if by:
             raise StataError("egen ... group() may not be combined with by", 190)
@@ -219,7 +217,7 @@ def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str
     raise StataError(f"unknown egen function {fcn}()", 133)
 
 
-@command("egen", 2, usage="egen [type] newvar = fcn(arguments) [if] [in] [, by(varlist) options]")
+@command("egen", 4, usage="egen [type] newvar = fcn(arguments) [if] [in] [, by(varlist) options]")
 def egen(session: Session, cmd: Command) -> Text | None:
     """Extended generate: group means, totals, counts, tags, group numbers, ranks."""
     syn = parse_syntax(cmd.rest)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from hlmshell import varlist
 from hlmshell.commands import command
@@ -122,7 +123,7 @@ def _split(anything: str) -> tuple[str, str]:
     return anything[:k], anything[k:]
 
 
-@command("recode", 5, usage="recode varlist (rule) [(rule) ...] [if] [in] [, generate(newvars) "
+@command("recode", 6, usage="recode varlist (rule) [(rule) ...] [if] [in] [, generate(newvars) "
          "prefix(str)]")
 def recode(session: Session, cmd: Command) -> Text:
     """Recode categorical variables."""
@@ -163,7 +164,6 @@ def recode(session: Session, cmd: Command) -> Text:
             base = values if copyrest or not (syn.if_ or syn.in_) else np.full(len(values), np.nan)
             result = np.where(mask, recoded, base)
             differ = (result != values) & ~(np.isnan(result) & np.isnan(values))
-            import pandas as pd
             data = insert_column(data, target, pd.Series(result))
             k = int(differ.sum())
             notes.append(f"({k:,} difference{'' if k == 1 else 's'} between {name} and {target})")

@@ -11,7 +11,7 @@ from hlmshell.render.datacmds import ScalarList
 from hlmshell.session import Session
 
 
-@command("scalar", 2, usage="scalar [define] name = exp | scalar list [names] | scalar drop names")
+@command("scalar", 3, usage="scalar [define] name = exp | scalar list [names] | scalar drop names")
 def scalar(session: Session, cmd: Command) -> ScalarList | None:
     """Define, list or drop scalars."""
     text = cmd.rest.strip()

@@ -16,7 +16,7 @@ from hlmshell.session import Session
 from hlmshell import storage
 
 
-@command("sort", 3, usage="sort varlist [in] [, stable]")
+@command("sort", 2, usage="sort varlist [in] [, stable]")
 def sort(session: Session, cmd: Command) -> None:
     """Sort the data in ascending order of varlist (always stable here)."""
     syn = parse_syntax(cmd.rest, allow_exp=False)

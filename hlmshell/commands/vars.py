@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
+import pandas as pd
 
 from hlmshell import varlist
 from hlmshell.bygroups import apply_by
@@ -77,7 +77,7 @@ def _drop_or_keep(session: Session, cmd: Command, keep: bool) -> Text | None:
                              190)
         names = varlist.expand(session.variables, syn.anything)
         kept = [v for v in session.variables if (v in names) == keep]
-        session.set_data(session.data[kept])
+        session.set_data(session.data[kept] if kept else pd.DataFrame())
         return None
     if syn.anything:
         raise syntax_error()
@@ -102,7 +102,7 @@ def keep(session: Session, cmd: Command) -> Text | None:
     return _drop_or_keep(session, cmd, keep=True)
 
 
-@command("order", 2, usage="order varlist [, first last before(var) after(var)]")
+@command("order", 5, usage="order varlist [, first last before(var) after(var)]")
 def order(session: Session, cmd: Command) -> None:
     """Reorder variables."""
     syn = parse_syntax(cmd.rest, allow_exp=False)
