@@ -85,7 +85,12 @@ class ShellCompleter(Completer):
 
     def get_completions(self, document: Document, complete_event: CompleteEvent
                         ) -> Iterable[Completion]:
-        before = document.text_before_cursor.split("\n")[-1]
+        try:
+            yield from self._completions(document.text_before_cursor.split("\n")[-1])
+        except Exception:  # noqa: BLE001 - a completion bug must never break the prompt
+            return
+
+    def _completions(self, before: str) -> Iterable[Completion]:
         context = self._context(before)
         if context == "file":
             word = re.search(r'[^\s"]*$', before).group(0)  # type: ignore[union-attr]
@@ -109,8 +114,6 @@ class ShellCompleter(Completer):
             return "variable"
         if not cmd.name:
             return "command"
-        if not cmd.rest[:1].isspace():   # still typing the command word itself (e.g. "su" + ".")
-            return "variable"
         try:
             name = commands.lookup(cmd.name).name
         except StataError:

@@ -225,6 +225,7 @@ def help_(session: Session, cmd: Command) -> Text:
         return Text(_help_page(prefix, usage, summary, []))
     try:
         spec = commands.lookup(topic)
+        spec = commands.REGISTRY.get(spec.name, spec)     # the command's own entry, not an alias's
     except StataError:
         raise StataError(f"help for {topic} not found\ntry help (with no argument) for the list "
                          f"of commands", 111) from None
@@ -244,9 +245,7 @@ def _help_page(title: str, usage: str, summary: str, aliases: list[str]) -> str:
 
 
 def _help_index() -> str:
-    specs = {}
-    for spec in commands.REGISTRY.values():
-        specs.setdefault(spec.name, spec)
+    specs = {word: spec for word, spec in commands.REGISTRY.items() if word == spec.name}
     entries = [(_abbreviation(s.name, s.min_abbrev), s.summary) for s in specs.values()]
     entries += [(name, summary) for name, (_, summary) in _PREFIX_HELP.items()]
     entries.sort(key=lambda e: e[0].replace("[", "").replace("]", ""))

@@ -1,0 +1,177 @@
+"""The interactive prompt: the real binary in a pseudo-terminal, plus the completer and history."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pexpect
+import pytest
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import InMemoryHistory
+
+from hlmshell import commands
+from hlmshell.output import capture_output
+from hlmshell.repl import CommandHistory, ShellCompleter, run_typed
+from hlmshell.session import Session
+
+TIMEOUT = 10
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[>=()][0-9A-Za-z]?|[\x08\r]")
+
+
+def spawn(tmp_path: Path, term: str, *args: str) -> pexpect.spawn:
+    exe = shutil.which("hlmshell")
+    argv = [exe, *args] if exe else [sys.executable, "-m", "hlmshell", *args]
+    env = dict(os.environ, TERM=term, PROMPT_TOOLKIT_NO_CPR="1",
+               HLMSHELL_HISTORY=str(tmp_path / "history"))
+    return pexpect.spawn(argv[0], argv[1:], cwd=str(tmp_path), env=env, encoding="utf-8",
+                         timeout=TIMEOUT, dimensions=(24, 100))
+
+
+def prompt(child: pexpect.spawn) -> None:
+    """Wait for the ``. `` prompt, and for prompt_toolkit to put the terminal in raw mode."""
+    child.expect_exact(". ")
+    time.sleep(0.3)
+
+
+def test_prompt_runs_commands_reports_a_typo_and_exits(tmp_path):
+    child = spawn(tmp_path, "dumb")
+    try:
+        child.expect_exact("Type help for the commands")
+        prompt(child)
+        child.sendline("pwd")
+        child.expect_exact(str(tmp_path.resolve()))
+        prompt(child)
+        child.sendline("sumarize")
+        child.expect_exact("command sumarize is unrecognized")
+        child.expect_exact("r(199);")
+        prompt(child)
+        child.send("half a line")                 # Ctrl-C cancels the line, not the session
+        child.sendcontrol("c")
+        prompt(child)
+        child.sendline("help ///")                # continuation: the command goes on at "> "
+        child.expect_exact("> ")
+        child.sendline("pwd")
+        child.expect_exact("    pwd")
+        prompt(child)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    history = (tmp_path / "history").read_text()
+    assert "+sumarize" in history and "+help ///\n+pwd" in history and "half a line" not in history
+
+
+def test_prompt_tab_completion_in_a_real_terminal(tmp_path):
+    child = spawn(tmp_path, "xterm", "-q")
+    screen = ""
+
+    def wait_for(text: str) -> None:
+        nonlocal screen
+        end = time.time() + TIMEOUT
+        while time.time() < end:
+            try:
+                screen += child.read_nonblocking(10000, timeout=0.2)
+            except pexpect.TIMEOUT:
+                pass
+            if text in ANSI.sub("", screen):
+                return
+        raise AssertionError(f"{text!r} not on screen: {ANSI.sub('', screen)!r}")
+
+    try:
+        wait_for(".")
+        time.sleep(0.3)
+        child.send("pw\t\r")                        # "pw" + Tab completes to pwd
+        wait_for(f"{tmp_path.resolve()}\n")
+        child.send("help exi\t\r")
+        wait_for("exit [#] [, clear]")
+        child.send("exit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+def test_ctrl_d_leaves(tmp_path):
+    child = spawn(tmp_path, "dumb", "-q")
+    try:
+        prompt(child)
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
+# -- completer ----------------------------------------------------------------------------------
+def completions(session: Session, text: str) -> list[str]:
+    doc = Document(text, len(text))
+    return [c.text for c in ShellCompleter(session).get_completions(doc, CompleteEvent(True))]
+
+
+@pytest.fixture
+def session(tmp_path) -> Session:
+    out, _ = capture_output()
+    s = Session(out=out, cwd=tmp_path)
+    s.set_data(pd.DataFrame({"mathach": [1.0], "meanses": [2.0], "ses": [0.5], "id": ["a"]}),
+               changed=False)
+    return s
+
+
+def test_completes_commands_at_the_start_and_variables_after(session, tmp_path):
+    assert completions(session, "pw") == ["pwd"]
+    assert "help" in completions(session, "he")
+    assert completions(session, "quietly pw") == ["pwd"]
+    assert completions(session, "bysort id: pw") == ["pwd"]
+    assert completions(session, "help pw") == ["pwd"]
+    assert completions(session, "pwd m") == ["mathach", "meanses"]
+    assert completions(session, "pwd mathach if mea") == ["meanses"]
+    assert completions(session, "pwd x==s") == ["ses"]
+    (tmp_path / "analysis.do").write_text("")
+    (tmp_path / "models").mkdir()
+    assert completions(session, "do an") == ["analysis.do"]
+    assert completions(session, "do ") == ["analysis.do", "models/"]
+    assert set(completions(session, "")) >= set(commands.names())
+
+
+def test_history_keeps_a_continued_command_as_one_entry():
+    history = CommandHistory(InMemoryHistory())
+    history.append_string("mixed mathach ses ///")
+    history.append_string("|| id: ses")
+    history.append_string("pwd")
+    history.append_string("sum ///")
+    history.cancel()
+    history.append_string("help")
+    assert list(history.get_strings()) == ["mixed mathach ses ///\n|| id: ses", "pwd", "help"]
+
+
+# -- exit and Ctrl-C in the loop ----------------------------------------------------------------
+def test_exit_refuses_while_data_have_changed(session):
+    buf = session.out.console.file
+    session.changed = True
+    assert run_typed(session, "exit") is None
+    assert "no; dataset in memory has changed since last saved\nr(4);" in buf.getvalue()
+    assert run_typed(session, "exit, clear") == 0
+    session.changed = False
+    assert run_typed(session, "exit") == 0
+    assert run_typed(session, "pwd") is None
+
+
+def test_ctrl_c_in_a_command_is_a_break(session, monkeypatch):
+    def slow(sess, cmd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(commands.REGISTRY, "zzslow",
+                        commands.Spec("zzslow", 6, slow, "test", "zzslow"))
+    buf = session.out.console.file
+    before = session.data.copy()
+    assert run_typed(session, "zzslow") is None
+    assert buf.getvalue().endswith("--Break--\nr(1);\n")
+    pd.testing.assert_frame_equal(session.data, before)
