@@ -249,8 +249,7 @@ def column_values(data: pd.DataFrame, name: str) -> np.ndarray:
     """A column as float64 with NaN for missing, or as an object array of str with '' for missing."""
     col = data[name]
     if isinstance(col.dtype, pd.CategoricalDtype):
-        col = col.cat.codes.where(col.notna()).astype("float64") + 0.0
-        return col.to_numpy(dtype=float)
+        col = col.astype(col.cat.categories.dtype if col.notna().all() else object)
     if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
         return col.to_numpy(dtype=float, na_value=np.nan)
     return np.array(["" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v)

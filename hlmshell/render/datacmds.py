@@ -19,7 +19,7 @@ def by_header(session: Any, names: list[str], row: int) -> Text:
         value = column_values(session.data, name)[row]
         shown = value if isinstance(value, str) else fmt_g(float(value), 9).strip()
         parts.append(f"{name} = {shown}")
-    return Text(f"{BY_RULE}\n-> " + ", ".join(parts))
+    return Text(f"\n{BY_RULE}\n-> " + ", ".join(parts))
 
 
 @dataclass
