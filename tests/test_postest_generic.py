@@ -1,0 +1,490 @@
+"""Generic post-estimation commands (ereturn list, matrix, estat ic, estimates, lrtest) against the
+reference log, on estimation results built by hand from the numbers the log prints.
+
+The reference log has Stata's blank lines removed, so output is compared line by line after dropping
+blank lines; the blank lines themselves are checked separately where Stata's layout is known.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hlmshell import commands
+from hlmshell.commands.estat import register_estat
+from hlmshell.commands.replay import register_replay
+from hlmshell.dispatcher import run_line
+from hlmshell.output import capture_output
+from hlmshell.render import Text
+from hlmshell.session import EResults, Session, StataMatrix
+
+LOG = Path("/work/shared/reference/hsb_stata_mixed.log")
+if not LOG.exists():
+    LOG = Path(__file__).resolve().parents[1] / "shared" / "reference" / "hsb_stata_mixed.log"
+
+
+def log_blocks() -> list[tuple[str, list[str]]]:
+    """(command, output lines) for every ``. command`` of the reference log."""
+    blocks: list[tuple[str, list[str]]] = []
+    for line in LOG.read_text(encoding="utf-8").splitlines():
+        stripped = line.lstrip()
+        if line.startswith((". ", " . ")):
+            blocks.append((stripped[2:].strip(), []))
+        elif blocks:
+            blocks[-1][1].append(line)
+    return blocks
+
+
+def log_output(command: str, occurrence: int = 0) -> list[str]:
+    found = [out for cmd, out in log_blocks() if cmd == command]
+    return found[occurrence]
+
+
+def nonblank(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+# -- results as the log shows them ----------------------------------------------------------------
+NULL_SCALARS = [
+    ("rank", 3), ("k_f", 1), ("k_r", 2), ("k", 3), ("k_rs", 2), ("k_rc", 0), ("k_res", 0),
+    ("converged", 1), ("ic", 1), ("ll", -23557.90510815813), ("ll_c", -24049.86601856097),
+    ("df_c", 1), ("chi2_c", 983.9218208056773), ("p_c", 2.8059555978e-216), ("N", 7185),
+    ("nrgroups", 1), ("small", 0), ("df_m", 0), ("p", float("nan")), ("chi2", float("nan")), ("rc", 0),
+]
+NULL_MACROS = [
+    ("cmdline", "mixed mathach || id:"), ("datasignaturevars", "mathach id"),
+    ("datasignature", "7185:2:1423354169:3944075123"), ("chi2type", "Wald"),
+    ("rstructlab", "Independent"), ("rstructure", "independent"), ("estat_cmd", "mixed_estat"),
+    ("predict", "mixed_p"), ("redim", "1"), ("ivars", "id"), ("vartypes", "Identity"),
+    ("revars", "_cons"), ("cmd", "mixed"), ("title", "Mixed-effects ML regression"),
+    ("technique", "nr"), ("ml_method", "d0"), ("opt", "moptimize"), ("method", "ML"),
+    ("optmetric", "matsqrt"), ("depvar", "mathach"), ("properties", "b V"),
+]
+
+
+def mixed_results(names: list[str], b: list[float], *, ll: float, k_f: int, k_rs: int, k_rc: int,
+                  N: int = 7185, method: str = "ML", sample: np.ndarray | None = None,
+                  cmdline: str = "mixed") -> EResults:
+    """Results shaped like Stata's mixed: e(b) with eq:name columns, e(V), e(rank) = #parameters."""
+    k = len(b)
+    e = EResults()
+    e.scalars.update({"rank": float(k), "k_f": float(k_f), "k_r": float(k - k_f), "k": float(k),
+                      "k_rs": float(k_rs), "k_rc": float(k_rc), "ll": ll, "N": float(N)})
+    e.macros.update({"cmdline": cmdline, "cmd": "mixed", "depvar": "mathach", "method": method})
+    bm = StataMatrix(np.array([b], dtype=float), ["y1"], list(names))
+    V = StataMatrix(np.diag(np.full(k, 0.01)), list(names), list(names))
+    e.matrices.update({"b": bm, "V": V})
+    e.sample = np.ones(N, dtype=bool) if sample is None else sample
+    return e
+
+
+def null_model() -> EResults:
+    e = mixed_results(["mathach:_cons", "lns1_1_1:_cons", "lnsig_e:_cons"],
+                      [12.63707, 0.5 * np.log(8.5535197), 1.8336797], ll=-23557.90510815813, k_f=1, k_rs=2, k_rc=0,
+                      cmdline="mixed mathach || id:")
+    e.scalars = {k: float(v) for k, v in NULL_SCALARS}
+    e.macros = dict(NULL_MACROS)
+    one = lambda v: StataMatrix(np.array([[v]], dtype=float), ["r1"], ["c1"])  # noqa: E731
+    e.matrices.update({"g_max": one(67), "g_avg": one(44.9), "g_min": one(14), "N_g": one(160)})
+    return e
+
+
+def ses_model() -> EResults:
+    return mixed_results(["mathach:ses", "mathach:_cons", "lns1_1_1:_cons", "lnsig_e:_cons"],
+                         [2.3914994, 12.657623, 0.77680602, 1.8058613], ll=-23320.5024, k_f=2,
+                         k_rs=2, k_rc=0)
+
+
+def slope_model() -> EResults:
+    return mixed_results(["mathach:ses", "mathach:_cons", "lns1_1_1:_cons", "lns1_1_2:_cons",
+                          "atr1_1_1_2:_cons", "lnsig_e:_cons"],
+                         [2.394934, 12.66559, -0.46, 0.78, -0.11, 1.80], ll=-23318.2346, k_f=2,
+                         k_rs=3, k_rc=1)
+
+
+def regress_results(ll: float, rank: int, N: int = 7185) -> EResults:
+    e = EResults()
+    e.scalars.update({"N": float(N), "rank": float(rank), "ll": ll, "ll_0": -24200.0})
+    e.macros.update({"cmd": "regress", "depvar": "mathach"})
+    names = ["ses", "_cons"][:rank]
+    e.matrices["b"] = StataMatrix(np.zeros((1, rank)), ["y1"], names)
+    e.matrices["V"] = StataMatrix(np.eye(rank) * 0.01, names, names)
+    e.sample = np.ones(N, dtype=bool)
+    return e
+
+
+@pytest.fixture()
+def shell():
+    commands.load_all()  # importing estat/replay above registered some commands already
+    out, buf = capture_output()
+    session = Session(out=out)
+
+    def run(line: str) -> tuple[int, str]:
+        start = buf.tell()
+        rc = run_line(session, line)
+        buf.seek(start)
+        text = buf.read()
+        return rc, text
+
+    return session, run
+
+
+# -- ereturn list ---------------------------------------------------------------------------------
+def test_ereturn_list_matches_log(shell):
+    session, run = shell
+    session.e = null_model()
+    rc, text = run("ereturn list")
+    assert rc == 0
+    assert nonblank(text) == log_output("ereturn list")
+    # Stata's blank lines: before each section heading
+    assert text.startswith("\nscalars:\n")
+    assert "\n\nmacros:\n" in text and "\n\nmatrices:\n" in text and "\n\nfunctions:\n" in text
+
+
+def test_ereturn_list_hides_estimates_name_and_needs_list(shell):
+    session, run = shell
+    session.e = null_model()
+    assert run("estimates store null")[0] == 0
+    rc, text = run("eret li")
+    assert rc == 0 and "_estimates_name" not in text and nonblank(text) == log_output("ereturn list")
+    rc, text = run("ereturn")
+    assert rc == 198 and "r(198);" in text
+
+
+# -- matrix ---------------------------------------------------------------------------------------
+def test_mat_list_eb_matches_log(shell):
+    session, run = shell
+    session.e = null_model()
+    rc, text = run("mat list e(b)")
+    assert rc == 0
+    assert nonblank(text) == log_output("mat list e(b)")
+    assert text.startswith("\ne(b)[1,3]\n")
+
+
+def test_mat_copies_and_lists_like_log(shell):
+    session, run = shell
+    session.e = null_model()
+    assert run("mat base=e(b)")[0] == 0
+    session.e = ses_model()
+    assert run("matrix ses = e(b)")[0] == 0
+    assert nonblank(run("mat list base")[1]) == log_output("mat list base")
+    assert nonblank(run("mat list ses")[1]) == log_output("mat list ses")
+    # the copy is independent of later estimation results
+    session.e = null_model()
+    assert session.matrices["ses"].values.shape == (1, 4)
+    assert run("di exp(base[1,2])^2")[1].strip() == "8.5535197"
+
+
+def test_mat_list_symmetric_lower_triangle(shell):
+    session, run = shell
+    names = ["mathach:ses", "mathach:_cons"]
+    session.e = mixed_results(names, [2.39, 12.66], ll=-1.0, k_f=2, k_rs=0, k_rc=0)
+    session.e.matrices["V"] = StataMatrix(np.array([[0.01117, -0.00123], [-0.00123, 0.03509]]),
+                                          names, names)
+    rc, text = run("matrix list e(V)")
+    assert rc == 0
+    assert text.splitlines() == [
+        "",
+        "symmetric e(V)[2,2]",
+        "                mathach:  mathach:",
+        "                    ses     _cons",
+        "  mathach:ses    .01117",
+        "mathach:_cons   -.00123    .03509",
+    ]
+
+
+def test_matrix_expressions_and_plain_names(shell):
+    session, run = shell
+    assert run("matrix A = (1,2\\3,4)")[0] == 0
+    assert run("mat list A")[1].splitlines() == ["", "A[2,2]", "    c1  c2", "r1   1   2", "r2   3   4"]
+    assert run("mat B = A' * A + 2*I(2)")[0] == 0
+    np.testing.assert_allclose(session.matrices["B"].values, [[12, 14], [14, 22]])
+    assert run("mat C = J(2,3,0.5)")[0] == 0
+    assert session.matrices["C"].shape == (2, 3)
+    assert run("mat rownames C = a b")[0] == 0
+    assert session.matrices["C"].rownames == ["a", "b"]
+    assert run("matrix drop A B")[0] == 0
+    assert list(session.matrices) == ["C"]
+
+
+def test_matrix_errors_leave_session_unchanged(shell):
+    session, run = shell
+    run("matrix A = (1,2)")
+    before = dict(session.matrices)
+    rc, text = run("mat list x")
+    assert rc == 111 and text.splitlines() == ["matrix x not found", "r(111);"]
+    rc, text = run("mat b = e(b)")
+    assert rc == 111 and "matrix e(b) not found" in text
+    rc, _ = run("mat D = A * A")
+    assert rc == 503
+    assert run("matrix drop A nothere")[0] == 111
+    assert session.matrices == before
+
+
+# -- estat ic ---------------------------------------------------------------------------------------
+def test_estat_ic_slope_model_matches_log(shell):
+    session, run = shell
+    session.e = slope_model()
+    rc, text = run("estat ic")
+    assert rc == 0
+    assert nonblank(text) == log_output("estat ic", 0)
+    assert text.startswith("\nAkaike's information criterion and Bayesian information criterion\n\n---")
+    S = session.r.matrices["S"]
+    np.testing.assert_allclose(S.values[0], [7185, np.nan, -23318.235, 6, 46648.47, 46689.75],
+                               atol=0.01)
+
+
+def test_estat_ic_model_column_shows_stored_name(shell):
+    session, run = shell
+    session.e = mixed_results(["mathach:ses", "mathach:sector", "mathach:_cons", "lns1_1_1:_cons",
+                               "lns1_1_2:_cons", "atr1_1_1_2:_cons", "lnsig_e:_cons"],
+                              [2.39, 2.54, 11.47, -0.4, 0.7, 0.5, 1.8], ll=-23298.696, k_f=3, k_rs=3,
+                              k_rc=1)
+    assert run("est store sector")[0] == 0
+    rc, text = run("estat ic")
+    assert nonblank(text) == log_output("estat ic", 2)
+    session.e = ses_model()
+    assert nonblank(run("estat ic")[1]) == log_output("estat ic", 1)
+
+
+def test_estat_ic_regress_uses_rank_and_ll0(shell):
+    session, run = shell
+    session.e = regress_results(-23500.0, 2)
+    rc, text = run("estat ic")
+    row = nonblank(text)[4]
+    assert row == "           . |      7,185     -24200     -23500       2      47004   47017.76"
+
+
+def test_estat_without_estimates_and_bad_subcommand(shell):
+    session, run = shell
+    rc, text = run("estat ic")
+    assert rc == 301 and text.splitlines() == ["last estimates not found", "r(301);"]
+    session.e = regress_results(-10.0, 2)
+    rc, text = run("estat nosuch")
+    assert rc == 321 and "invalid subcommand nosuch" in text
+
+
+def test_register_estat_subcommand(shell):
+    session, run = shell
+    seen = []
+
+    def fake_icc(sess, rest):
+        seen.append(rest.strip())
+        return Text("icc here")
+
+    register_estat("zzicc", 4, fake_icc, cmds=("mixed",))
+    session.e = null_model()
+    rc, text = run("estat zzic, level(90)")
+    assert rc == 0 and text.strip() == "icc here" and seen == [", level(90)"]
+    session.e = regress_results(-10.0, 2)
+    assert run("estat zzicc")[0] == 321
+
+
+# -- estimates ------------------------------------------------------------------------------------
+def test_store_restore_round_trip_is_a_copy(shell):
+    session, run = shell
+    session.e = slope_model()
+    assert run("est store slope")[0] == 0
+    session.e = ses_model()
+    rc, text = run("estimates restore slope")
+    assert rc == 0 and text.strip() == "(results slope are active now)"
+    assert session.e.scalars["ll"] == -23318.2346
+    assert session.e.macros["_estimates_name"] == "slope"
+    # changing the active results leaves the stored copy alone
+    session.e.scalars["ll"] = 0.0
+    session.e.matrices["b"].values[0, 0] = 99.0
+    stored = session.estimates["slope"]
+    assert stored.scalars["ll"] == -23318.2346 and stored.matrices["b"].values[0, 0] == 2.394934
+
+
+def test_estimates_dir_drop_clear(shell):
+    session, run = shell
+    session.e = null_model()
+    run("est store null")
+    session.e = slope_model()
+    run("estimates store slope")
+    rc, text = run("estimates dir")
+    assert text.splitlines() == [
+        "",
+        "-------------------------------------------------------",
+        "        name | command      depvar       npar  title ",
+        "-------------+-----------------------------------------",
+        "        null | mixed        mathach         3",
+        "       slope | mixed        mathach         6",
+        "-------------------------------------------------------",
+    ]
+    assert run("est drop null")[0] == 0
+    assert list(session.estimates) == ["slope"]
+    assert run("est drop slope")[0] == 0
+    assert "_estimates_name" not in session.e.macros
+    run("est store a1")
+    run("est store a2")
+    assert run("estimates clear")[0] == 0 and session.estimates == {}
+
+
+def test_estimates_errors(shell):
+    session, run = shell
+    rc, text = run("est store m1")
+    assert rc == 301 and "last estimation results not found, nothing to store" in text
+    session.e = null_model()
+    run("est store m1")
+    before = (session.e, dict(session.estimates))
+    rc, text = run("est restore nope")
+    assert rc == 111 and text.splitlines() == ["estimation result nope not found", "r(111);"]
+    assert run("est drop nope")[0] == 111
+    assert run("est frobnicate")[0] == 198
+    assert (session.e, session.estimates) == before
+
+
+def test_estimates_replay_uses_registry(shell):
+    session, run = shell
+    register_replay("zzcmd", lambda sess, e: Text(f"replayed ll={e.scalars['ll']}"))
+    e = regress_results(-5.0, 2)
+    e.macros["cmd"] = "zzcmd"
+    session.e = e
+    run("est store m1")
+    session.e = null_model()
+    rc, text = run("estimates replay m1")
+    assert rc == 0
+    lines = text.splitlines()
+    assert lines[2] == "Model m1" and lines[4] == "replayed ll=-5.0"
+    session.e.macros["cmd"] = "zznone"
+    rc, text = run("est replay")
+    assert rc == 198 and "impossible to replay estimation command" in text
+
+
+def test_estimates_stats_several_models(shell):
+    session, run = shell
+    session.e = slope_model()
+    run("est store slope")
+    session.e = ses_model()
+    rc, text = run("estimates stats slope .")
+    rows = nonblank(text)[4:6]
+    assert rows[0] == log_output("estat ic", 0)[4].replace("           . ", "       slope ")
+    assert rows[1] == log_output("estat ic", 1)[4]
+
+
+def test_estimates_table_side_by_side(shell):
+    session, run = shell
+    session.e = ses_model()
+    run("est store ri")
+    session.e = slope_model()
+    run("est store slope")
+    rc, text = run("estimates table ri slope, b(%9.3f) se stats(N ll aic bic) keep(mathach:)")
+    assert rc == 0
+    # %9.3f gives 9-character columns; like Stata, an ll wider than that pushes its row right
+    assert text.splitlines() == [
+        "",
+        "--------------------------------------",
+        "    Variable |    ri         slope    ",
+        "-------------+------------------------",
+        "         ses |     2.391       2.395  ",
+        "             |     0.100       0.100  ",
+        "       _cons |    12.658      12.666  ",
+        "             |     0.100       0.100  ",
+        "-------------+------------------------",
+        "           N |      7185        7185  ",
+        "          ll | -23320.502   -23318.235  ",
+        "         aic | 46649.005   46648.469  ",
+        "         bic | 46676.524   46689.748  ",
+        "--------------------------------------",
+        "                          legend: b/se",
+    ]
+    rc, text = run("estimates table ri slope")
+    lines = text.splitlines()
+    assert lines[2] == "    Variable |     ri         slope     "
+    assert lines[4:7] == ["mathach      |", "         ses |  2.3914994     2.394934  ",
+                          "       _cons |  12.657623     12.66559  "]
+    assert "lns1_1_2     |" in lines and "       _cons |                     .78  " in lines
+
+
+# -- lrtest -----------------------------------------------------------------------------------------
+def test_lrtest_matches_log_either_order(shell):
+    session, run = shell
+    session.e = slope_model()
+    run("est store slope")
+    session.e = ses_model()
+    rc, text = run("lrtest . slope")
+    assert rc == 0
+    assert nonblank(text) == log_output("lrtest . slope")
+    assert text.splitlines()[:4] == ["", "Likelihood-ratio test", "Assumption: . nested within slope", ""]
+    assert session.r.scalars["df"] == 2
+    assert session.r.scalars["chi2"] == pytest.approx(4.5356)
+    assert session.r.scalars["p"] == pytest.approx(0.1036, abs=1e-4)
+    rc, text = run("lrtest slope")
+    assert nonblank(text) == log_output("lrtest . slope")
+
+
+def test_lrtest_sector_and_interaction_blocks(shell):
+    session, run = shell
+    session.e = mixed_results([f"c{i}" for i in range(7)], [0.0] * 7, ll=-23298.6963, k_f=3, k_rs=3,
+                              k_rc=1)
+    run("est store sector")
+    session.e = mixed_results([f"c{i}" for i in range(5)], [0.0] * 5, ll=-23303.2155, k_f=3, k_rs=2,
+                              k_rc=0)
+    assert nonblank(run("lrtest sector .")[1]) == log_output("lrtest sector .")
+    session.e = mixed_results([f"c{i}" for i in range(8)], [0.0] * 8, ll=-23281.5893, k_f=4, k_rs=3,
+                              k_rc=1)
+    run("est store interaction")
+    session.e = mixed_results([f"c{i}" for i in range(6)], [0.0] * 6, ll=-23284.0907, k_f=4, k_rs=2,
+                              k_rc=0)
+    assert nonblank(run("lrtest interaction .")[1]) == log_output("lrtest interaction .")
+
+
+def test_lrtest_regress_vs_mixed(shell):
+    session, run = shell
+    session.e = regress_results(-23500.0, 2)
+    run("est store ols")
+    session.e = ses_model()
+    rc, text = run("lrtest ols .")
+    assert rc == 498 and "test involves different estimators: mixed vs. regress" in text
+    rc, text = run("lrtest ols ., force")
+    assert rc == 0
+    assert " LR chi2(2) = 359.00" in text and "Assumption: ols nested within ." in text
+
+
+def test_lrtest_errors_leave_session_unchanged(shell):
+    session, run = shell
+    rc, text = run("lrtest a b")
+    assert rc == 111 and text.splitlines() == ["estimation result a not found", "r(111);"]
+    rc, text = run("lrtest a")
+    assert rc == 111
+    session.e = slope_model()
+    run("est store slope")
+    session.e = ses_model()
+    session.e.scalars["N"] = 7000.0
+    before = (session.e, dict(session.estimates), session.r)
+    rc, text = run("lrtest . slope")
+    assert rc == 498 and text.splitlines() == ["observations differ: 7185 vs. 7000", "r(498);"]
+    assert (session.e, session.estimates, session.r) == before
+    session.e = slope_model()
+    rc, text = run("lrtest slope .")
+    assert rc == 498 and "df(unrestricted) = df(restricted) = 6" in text
+
+
+def test_lrtest_reml_and_nesting_checks(shell):
+    session, run = shell
+    session.e = mixed_results(["a", "b", "c", "d"], [0.0] * 4, ll=-100.0, k_f=2, k_rs=2, k_rc=0,
+                              method="REML")
+    run("est store big")
+    session.e = mixed_results(["a", "c", "d"], [0.0] * 3, ll=-101.0, k_f=1, k_rs=2, k_rc=0,
+                              method="REML")
+    rc, text = run("lrtest big .")
+    assert rc == 498 and "REML criterion is not comparable under different" in text
+    session.e = mixed_results(["a", "c", "d"], [0.0] * 3, ll=-101.0, k_f=1, k_rs=2, k_rc=0)
+    rc, text = run("lrtest big .")
+    assert rc == 498 and "cannot compare a REML model with an ML model" in text
+
+
+def test_lrtest_samples_differ(shell):
+    session, run = shell
+    sample = np.ones(7185, dtype=bool)
+    sample[0] = False
+    session.e = slope_model()
+    run("est store slope")
+    session.e = mixed_results(["a", "b", "c", "d"], [0.0] * 4, ll=-23320.502, k_f=2, k_rs=2, k_rc=0,
+                              sample=sample)
+    rc, text = run("lrtest . slope")
+    assert rc == 498 and "samples differ" in text
