@@ -79,13 +79,18 @@ def promote_floats(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str]) -> None:
-    """Write a Stata 14+ (format 118) file, keeping string columns as strings."""
+    """Write a Stata 14+ (format 118) file, keeping string columns as strings.
+
+    Columns of single-precision values are written as ``float`` (lossless), as Stata would store them.
+    """
     frame = data.copy()
     for col in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[col].dtype):
             frame[col] = frame[col].astype(object).where(frame[col].notna(), "").astype(str)
         elif pd.api.types.is_bool_dtype(frame[col].dtype):
             frame[col] = frame[col].astype(np.int8)
+        elif storage_type(frame[col]) == "float":
+            frame[col] = frame[col].astype(np.float32)
     kept = {k: v[:80] for k, v in labels.items() if k in frame.columns}
     try:
         frame.to_stata(path, write_index=False, version=118, variable_labels=kept)
@@ -151,8 +156,19 @@ def smallest_int(values: np.ndarray) -> type | None:
     return None
 
 
+def _single_precision(values: np.ndarray) -> bool:
+    """Whether float64 values are all exactly float32 values (how ``float`` storage is held)."""
+    finite = values[np.isfinite(values)]
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(finite.astype(np.float32).astype(np.float64), finite))
+
+
 def storage_type(col: pd.Series) -> str:
-    """Stata's storage type name for a column (``str#`` from the longest value)."""
+    """Stata's storage type name for a column (``str#`` from the longest value).
+
+    ``float`` variables are held as float64 columns of single-precision values, so a float64 column
+    whose values all survive a round trip through float32 is reported as ``float``.
+    """
     kind = col.dtype
     if pd.api.types.is_bool_dtype(kind) or kind == np.int8:
         return "byte"
@@ -163,7 +179,7 @@ def storage_type(col: pd.Series) -> str:
     if kind == np.float32:
         return "float"
     if pd.api.types.is_numeric_dtype(kind):
-        return "double"
+        return "float" if _single_precision(col.to_numpy(dtype=float)) else "double"
     longest = int(col.dropna().astype(str).str.len().max()) if col.notna().any() else 1
     return f"str{max(longest, 1)}" if longest <= 2045 else "strL"
 

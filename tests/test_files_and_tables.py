@@ -398,13 +398,14 @@ def test_list_box():
     sh = Shell()
     sh.run("use hsb1")
     out = sh.run("list id ses mathach in 1/6").splitlines()
-    assert out[1:5] == ["    +-------------------------+",
-                        "    |   id      ses   mathach |",
-                        "    |-------------------------|",
-                        " 1. | 1224   -1.528     5.876 |"]
-    assert out[9] == "    |-------------------------|"
-    assert out[10] == " 6. | 1224     .022     4.583 |"
-    assert out[11] == "    +-------------------------+"
+    assert out[1:5] == ["       +-------------------------+",
+                        "       | id        ses   mathach |",
+                        "       |-------------------------|",
+                        "    1. | 1224   -1.528     5.876 |"]
+    assert out[9] == "       |-------------------------|"
+    assert out[10] == "    6. | 1224     .022     4.583 |"
+    assert out[11] == "       +-------------------------+"
+    assert sh.run("list in 0/1", rc=198).startswith("Obs. nos. out of range")
 
 
 def test_correlate_and_covariance():
@@ -442,3 +443,22 @@ def test_by_summarize_and_tabulate():
     assert counts == expected
     sh.run("sum ses, meanonly")
     assert list(sh.s.r.scalars) == ["N", "sum_w", "sum", "mean", "min", "max"]
+
+
+def test_import_delimited_stores_float_like_stata_and_saves_it_so(tmp_path):
+    """import delimited stores decimals as float, so its summary is the log's (id is numeric here)."""
+    sh = Shell(cwd=tmp_path)
+    sh.run(f"import delimited {SHARED_CSV}")
+    ours = lines(sh.run("sum"))
+    stata = _log_summary("sum", 2)
+    assert ours[:2] == stata[:2] and ours[3:] == stata[3:]
+    assert ours[2].startswith("          id |      7,185")
+    desc = sh.run("describe ses size minority id").splitlines()
+    assert [ln.split()[:3] for ln in desc[8:12]] == [["ses", "float", "%9.0g"],
+                                                    ["size", "int", "%8.0g"],
+                                                    ["minority", "byte", "%8.0g"],
+                                                    ["id", "int", "%8.0g"]]
+    sh.run("save f")
+    assert pd.read_stata(tmp_path / "f.dta", preserve_dtypes=True)["ses"].dtype == np.float32
+    sh.run("use f, clear")
+    assert lines(sh.run("sum")) == ours

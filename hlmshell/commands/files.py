@@ -41,8 +41,8 @@ def use(session: Session, cmd: Command) -> None:
         name, wanted = syn.anything, None
     else:
         name, wanted = syn.using, syn.anything or None
-    path, _ = datasets.find_input(session.cwd, name)
     _require_clear(session, clear)
+    path, _ = datasets.find_input(session.cwd, name)
     data, labels = datasets.read_dta(path)
     if wanted is not None or syn.if_ is not None or syn.in_ is not None:
         staged = Session(data=data, out=session.out, cwd=session.cwd)
@@ -97,8 +97,8 @@ def import_(session: Session, cmd: Command) -> Text:
     name = syn.using if syn.using is not None else syn.anything
     if not name or (syn.using is not None and syn.anything):
         raise syntax_error()
-    path, _ = datasets.find_input(session.cwd, name, ".csv")
     _require_clear(session, clear)
+    path, _ = datasets.find_input(session.cwd, name, ".csv")
     sep = None if delim is None else unquote(delim).replace("\\t", "\t").replace("tab", "\t")
     data = datasets.read_delimited(path, delimiter=sep, header=names != "nonames",
                                    asdouble=asdouble)

@@ -31,4 +31,4 @@ def list_(session: Session, cmd: Command) -> ListTable:
         col = session.data[name]
         values = [None if v is None or v != v else v for v in col.to_numpy(dtype=object)[rows]]
         columns.append(ListColumn(name, values, datasets.display_format(col)))
-    return ListTable([int(i) + 1 for i in rows], columns)
+    return ListTable([int(i) + 1 for i in rows], columns, session.nobs)

@@ -169,17 +169,21 @@ def _cell(value: object, fmt: str) -> str:
 
 @renders(ListTable)
 def list_table(t: ListTable) -> str:
+    """Stata's boxed listing: strings left-aligned, numbers right-aligned, a rule every 5 rows.
+
+    Observation numbers are as wide as the dataset's largest (``  1.`` with 10-99 observations).
+    """
     if not t.obs:
         return ""
     cols = []
     for c in t.columns:
         cells = [_cell(v, c.fmt) for v in c.values]
         w = max(len(abbrev(c.name, 32)), *(len(x) for x in cells))
-        left = c.fmt.startswith("%-")
+        left = c.fmt.endswith("s")
         cols.append((abbrev(c.name, 32), cells, w, left))
-    numw = len(str(max(t.obs))) + 1
+    numw = len(str(max(t.nobs, 1))) + 2
     inner = "   ".join(" " * w for _, _, w, _ in cols)
-    indent = " " * (numw + 2)
+    indent = " " * (numw + 1)
     top = indent + "+" + "-" * (len(inner) + 2) + "+"
     sep = indent + "|" + "-" * (len(inner) + 2) + "|"
     head = indent + "| " + "   ".join(n.rjust(w) if not left else n.ljust(w)
@@ -190,7 +194,7 @@ def list_table(t: ListTable) -> str:
             lines.append(sep)
         cells = "   ".join(cells[k].ljust(w) if left else cells[k].rjust(w)
                            for _, cells, w, left in cols)
-        lines.append(f"{obs}.".rjust(numw + 1) + " | " + cells + " |")
+        lines.append(f"{obs}.".rjust(numw) + " | " + cells + " |")
     lines.append(top.replace("|", "+"))
     return "\n".join(lines)
 

@@ -101,6 +101,7 @@ class ListColumn:
 class ListTable:
     obs: list[int]            # 1-based observation numbers
     columns: list[ListColumn]
+    nobs: int = 0             # observations in the dataset (sets the width of the numbers)
 
 
 @dataclass
