@@ -253,3 +253,15 @@ def test_scalar_and_set_seed():
     np.testing.assert_array_equal(first, s.data["v"])
     assert ((first > 0) & (first < 1)).all()
     assert run_line(s, "set more off") == 0
+
+
+def test_running_sum_under_if_and_by():
+    out, buf = capture_output()
+    s = Session(out=out)
+    s.set_data(pd.DataFrame({"g": [1, 1, 2, 2], "x": [1.0, 2, 3, 4]}))
+    assert run_line(s, "gen s = sum(x) if x != 2") == 0
+    np.testing.assert_array_equal(s.data["s"], [1, np.nan, 4, 8])
+    assert run_line(s, "by g: gen t = sum(x)") == 0
+    np.testing.assert_array_equal(s.data["t"], [1, 3, 3, 7])
+    assert run_line(s, 'gen str1 lab = "a" if x > 2') == 0
+    assert list(s.data["lab"]) == ["", "", "a", "a"]

@@ -20,14 +20,21 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def full_values(session: Session, exp: str, groups: np.ndarray | None) -> np.ndarray:
-    """The expression over every observation (constants broadcast)."""
-    value = evaluate(session, exp, groups=groups)
-    if isinstance(value, np.ndarray):
-        return value
-    if isinstance(value, str):
-        return np.full(session.nobs, value, dtype=object)
-    return np.full(session.nobs, value, dtype=float)
+def full_values(session: Session, exp: str, groups: np.ndarray | None,
+                mask: np.ndarray | None = None) -> np.ndarray:
+    """The expression at the observations in ``mask`` (all by default), missing elsewhere.
+
+    Only the selected observations are evaluated, so a running ``sum()`` accumulates over them alone,
+    as when Stata's generate evaluates ``exp`` observation by observation under ``if``.
+    """
+    value = evaluate(session, exp, rows=mask, groups=groups)
+    is_str = isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype == object)
+    out = np.full(session.nobs, "" if is_str else np.nan, dtype=object if is_str else float)
+    if mask is None:
+        out[:] = value
+    else:
+        out[mask] = value
+    return out
 
 
 def insert_column(data: pd.DataFrame, name: str, column: pd.Series, *, before: str | None = None,
@@ -70,8 +77,8 @@ def generate(session: Session, cmd: Command) -> Text | None:
     before = varlist.resolve(session.variables, before) if before else None
     after = varlist.resolve(session.variables, after) if after else None
     groups = apply_by(session, cmd)
-    values = full_values(session, syn.exp, groups)
     mask = row_mask(session, syn.if_, syn.in_, groups=groups)
+    values = full_values(session, syn.exp, groups, mask)
     is_str = is_string_value(values)
     if type_name is not None and storage.is_string_type(type_name) != is_str:
         raise StataError("type mismatch", 109)
@@ -98,8 +105,8 @@ def replace(session: Session, cmd: Command) -> Text:
     syn.options.take("nopromote")
     syn.options.finish()
     groups = apply_by(session, cmd)
-    values = full_values(session, syn.exp, groups)
     mask = row_mask(session, syn.if_, syn.in_, groups=groups)
+    values = full_values(session, syn.exp, groups, mask)
     old_col = session.data[name]
     if is_string_value(values) != session.is_string(name):
         raise StataError("type mismatch", 109)
