@@ -1,0 +1,86 @@
+"""Building ``mixed``'s printed results from its e() results (used by ``mixed`` and by replay)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hlmshell.estimation.design import Design
+from hlmshell.estimation.varcomp import EquationInfo, equation_rows, residual_row
+from hlmshell.estimation.wald import coef_stats
+from hlmshell.render import Text
+from hlmshell.results.estimation import (CoefRow, CoefTable, GroupInfo, LRTestVsLinear, MixedHeader,
+                                         MixedOutput, REBlock, REParam, RETable)
+from hlmshell.session import EResults
+
+
+def coef_rows(design: Design, beta: np.ndarray, V: np.ndarray, level: float) -> tuple[CoefRow, ...]:
+    """Fixed-effects rows in Stata's layout: base levels hidden, factor terms grouped."""
+    visible = [c for c in design.columns if not c.base]
+    shown_per_term: dict[str, int] = {}
+    for c in visible:
+        shown_per_term[c.term] = shown_per_term.get(c.term, 0) + 1
+    position = {j: i for i, j in enumerate(design.estimable)}
+    rows = []
+    for j, c in enumerate(design.columns):
+        if c.base:
+            continue
+        grouped = c.kind == "interaction" and c.level != "" or \
+            (c.kind == "factor" and shown_per_term[c.term] > 1)
+        label, term = (c.level, c.term) if grouped else (c.name, "")
+        if c.omitted:
+            rows.append(CoefRow(label=label, term=term, status="omitted"))
+            continue
+        i = position[j]
+        st = coef_stats(float(beta[i]), float(np.sqrt(V[i, i])), level=level)
+        rows.append(CoefRow(label=label, coef=st.estimate, se=st.se, z=st.stat, p=st.p,
+                            lower=st.lower, upper=st.upper, term=term))
+    return tuple(rows)
+
+
+def equation_infos(model) -> list[EquationInfo]:
+    """One EquationInfo per random-effects equation, in γ order."""
+    fit = model.fit
+    return [EquationInfo(model.level_names[lv], names, cov, start)
+            for lv, names, cov, start in zip(fit.eq_levels, fit.eq_names, fit.eq_covs,
+                                             model.equation_starts())]
+
+
+def _param(row) -> REParam:
+    return REParam(row.label, row.estimate, row.se, row.lower, row.upper)
+
+
+def re_table(e: EResults) -> RETable:
+    model = e.model
+    fit, spec = model.fit, model.spec
+    V = fit.V_gamma
+    blocks = []
+    for info in equation_infos(model):
+        rows = equation_rows(info, fit.gamma, V, sd=spec.sd, level=spec.level)
+        blocks.append(REBlock(info.level, info.cov.capitalize(), tuple(_param(r) for r in rows)))
+    residual = (_param(residual_row(fit.gamma, V, sd=spec.sd, level=spec.level)),)
+    lr = None
+    if not spec.nolrtest:
+        k_rs = int(e.scalars["k_rs"])
+        chibar = fit.df_c == 1 and k_rs == 2
+        lr = LRTestVsLinear(chi2=fit.chi2_c, df=fit.df_c, p=fit.p_c, chibar=chibar,
+                            conservative=not chibar and k_rs > 1)
+    return RETable(tuple(blocks), residual, lr, spec.level)
+
+
+def mixed_display(e: EResults) -> list:
+    """Header, fixed-effects table and random-effects table, honouring the display options."""
+    model = e.model
+    fit, spec = model.fit, model.spec
+    groups = tuple(GroupInfo(name, n, lo, avg, hi) for name, n, lo, avg, hi in
+                   zip(model.level_names, fit.n_groups, fit.g_min, fit.g_avg, fit.g_max))
+    df_m = int(e.scalars["df_m"])
+    chi2 = e.scalars["chi2"] if df_m else None
+    p = e.scalars["p"] if df_m else None
+    header = MixedHeader(reml=fit.method == "REML", n_obs=fit.n, groups=groups, wald_df=df_m,
+                         wald_chi2=chi2, wald_p=p, ll=fit.ll)
+    coefs = CoefTable(model.depvar, coef_rows(model.design, fit.beta, fit.V_beta, spec.level),
+                      spec.level)
+    out: list = [MixedOutput(header, coefs, re_table(e))]
+    if fit.se_failed:
+        out.append(Text("Warning: Standard-error calculation failed."))
+    return out
