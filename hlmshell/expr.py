@@ -593,8 +593,11 @@ def _cond(args: list[Value]) -> Value:
         raise StataError("type mismatch", 109)
     if len(args) == 4:
         m = args[3]
+        if _is_str(m) != _is_str(a):
+            raise StataError("type mismatch", 109)
         if isinstance(c, np.ndarray):
-            return np.where(np.isnan(c), m, np.where(c != 0, a, b))
+            out = np.where(np.isnan(c), m, np.where(c != 0, a, b))
+            return out.astype(object) if _is_str(a) else out.astype(float)
         return m if math.isnan(c) else (a if c != 0 else b)
     if isinstance(c, np.ndarray):
         out = np.where(c != 0, a, b)
