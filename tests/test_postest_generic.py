@@ -488,3 +488,67 @@ def test_lrtest_samples_differ(shell):
                               sample=sample)
     rc, text = run("lrtest . slope")
     assert rc == 498 and "samples differ" in text
+
+
+# -- end to end with mixed ---------------------------------------------------------------------------
+def _mixed_available() -> bool:
+    try:
+        import hlmshell.commands.mixed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _mixed_available(), reason="mixed is not there yet")
+def test_log_sequence_end_to_end(shell):
+    """The log's qui mixed / mat / estat ic / est store / lrtest sequence, replayed command by command."""
+    session, run = shell
+    assert run("use hsb.dta, clear")[0] == 0
+
+    def same(command: str, occurrence: int = 0, shown: str | None = None) -> None:
+        rc, text = run(shown or command)
+        assert rc == 0, text
+        assert nonblank(text) == log_output(command, occurrence), command
+
+    assert run("qui mixed mathach || id:")[0] == 0
+    rc, text = run("mat list e(b)")
+    got, want = nonblank(text), log_output("mat list e(b)")
+    assert got[:3] == want[:3]  # title and the equation:column header
+    np.testing.assert_allclose([float(v) for v in got[3].split()[1:]],
+                               [float(v) for v in want[3].split()[1:]], rtol=1e-5)
+    assert run("mat base=e(b)")[0] == 0
+    assert run("qui mixed mathach ses || id:")[0] == 0
+    assert run("mat ses=e(b)")[0] == 0
+    assert nonblank(run("mat list ses")[1])[:3] == log_output("mat list ses")[:3]
+    assert run("di (exp(base[1,3])^2 - exp(ses[1,4])^2)/exp(base[1,3])^2")[1].strip()[:6] == ".05411"
+
+    assert run("qui mixed mathach ses || id: ses, cov(unstructured)")[0] == 0
+    same("estat ic", 0)
+    assert run("est store slope")[0] == 0
+    assert run("qui mixed mathach ses || id:")[0] == 0
+    same("estat ic", 1)
+    same("lrtest . slope")
+
+    assert run("qui mixed mathach ses sector || id: ses, cov(unstr)")[0] == 0
+    assert run("est store sector")[0] == 0
+    same("estat ic", 2)
+    assert run("qui mixed mathach ses sector || id:")[0] == 0
+    same("lrtest sector .")
+    same("estat ic", 3)
+
+    assert run("qui mixed mathach c.ses##i.sector || id: ses, cov(unstr)")[0] == 0
+    assert run("est store interaction")[0] == 0
+    same("estat ic", 4)
+    assert run("qui mixed mathach c.ses##i.sector || id:")[0] == 0
+    same("estat ic", 5)
+    same("lrtest interaction .")
+    assert session.r.scalars["df"] == 2
+
+    # a stored model replays its full mixed output
+    rc, text = run("estimates replay slope")
+    assert rc == 0 and "Model slope" in text and "Log likelihood = -23318.235" in text
+    assert "id: Unstructured" in text
+    # restoring brings back the stored results, under their name
+    assert run("est restore sector")[0] == 0
+    assert session.e.macros["cmdline"] == "mixed mathach ses sector || id: ses, cov(unstr)"
+    same("estat ic", 2)

@@ -53,7 +53,7 @@ def _lookup(word: str) -> EstatSpec | None:
     return None
 
 
-@command("estat", 4, usage="estat subcommand [...] [, options]")
+@command("estat", 5, usage="estat subcommand [...] [, options]")
 def estat(session: Session, cmd: Command) -> Any:
     """Post-estimation statistics: estat ic, and the subcommands of the last estimation command."""
     e = require_active(session)

@@ -96,7 +96,7 @@ def _same_sample(u: _Info, r: _Info) -> None:
         raise StataError("samples differ", 498)
 
 
-@command("lrtest", 3, usage="lrtest modelspec1 [modelspec2] [, stats dir df(#) force]")
+@command("lrtest", 6, usage="lrtest modelspec1 [modelspec2] [, stats dir df(#) force]")
 def lrtest(session: Session, cmd: Command) -> Any:
     """Likelihood-ratio test of two nested models stored with ``estimates store`` (``.`` = active)."""
     syn = parse_syntax(cmd.rest, allow_exp=False)

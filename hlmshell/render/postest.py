@@ -213,7 +213,7 @@ _FACTOR = re.compile(r"^(\d+)([bno]*)\.(.+)$")
 def _row_label(name: str) -> tuple[str | None, str]:
     """(term header or None, row label) for a coefficient name, as Stata's _ms_display shows it.
 
-    ``1.sector#c.ses`` → ("sector#c.ses", "1  "); other names show as they are.
+    ``1.sector#c.ses`` → ("sector#c.ses", "1 "); other names show as they are.
     """
     parts = name.split("#")
     levels, terms = [], []
@@ -225,7 +225,7 @@ def _row_label(name: str) -> tuple[str | None, str]:
         else:
             terms.append(part)
     if levels and len(parts) > 1:
-        return "#".join(terms), " ".join(levels) + "  "
+        return "#".join(terms), " ".join(levels) + " "
     return None, name
 
 
