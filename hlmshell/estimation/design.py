@@ -50,6 +50,20 @@ class Column:
     def estimable(self) -> bool:
         return not (self.base or self.omitted)
 
+    @property
+    def label(self) -> str:
+        """The name without base/omitted marks, as Stata writes rows and notes (``1.sector``, ``ses2``)."""
+        parts = []
+        for part in self.name.split("#"):
+            head, _, var = part.rpartition(".")
+            if head in ("", "o"):
+                parts.append(var)
+            elif head in ("c", "co"):
+                parts.append(f"c.{var}")
+            else:
+                parts.append(f"{head.rstrip('bo')}.{var}")
+        return "#".join(parts)
+
 
 @dataclass
 class Design:

@@ -1,0 +1,155 @@
+"""``regress depvar [indepvars] [if] [in] [, noconstant level(#)]``: linear regression by OLS.
+
+Typed without a varlist after a ``regress``, it replays the last results (``regress, level(90)``).
+Posts e() as Stata's ``regress`` does: the scalars N df_m df_r F r2 rmse mss rss r2_a ll ll_0 rank,
+the macros, e(b) and e(V) over every design column (base and omitted ones as zeros), e(sample).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlmshell import varlist
+from hlmshell.commands import command
+from hlmshell.errors import StataError
+from hlmshell.estimation.design import Design, build_design, model_variables
+from hlmshell.estimation.ols import OLSFit, fit_ols
+from hlmshell.estimation.wald import coef_stats
+from hlmshell.expr import row_mask
+from hlmshell.parser import Command, Options, parse_syntax
+from hlmshell.render import Text
+from hlmshell.results.estimation import CoefRow, CoefTable
+from hlmshell.results.regress import RegressHeader, RegressOutput
+from hlmshell.session import EResults, Session, StataMatrix
+
+
+@dataclass
+class RegressModel:
+    """What replay and post-estimation need beyond e(): the fit, the design and the depvar."""
+
+    fit: OLSFit
+    design: Design
+    depvar: str
+    level: float
+
+
+def _level(opts: Options, default: float = 95.0) -> float:
+    text = opts.take_arg("level", 3)
+    if text is None:
+        return default
+    try:
+        level = float(text)
+    except ValueError:
+        raise StataError(f"level({text}) invalid", 198) from None
+    if not 10 <= level <= 99.99:
+        raise StataError("level() must be between 10 and 99.99 inclusive", 198)
+    return level
+
+
+def coef_rows(design: Design, fit: OLSFit, level: float) -> tuple[CoefRow, ...]:
+    """Rows in Stata's layout: base levels hidden, factor terms with several rows grouped.
+
+    A factor main effect with a single row prints compactly (``1.sector``); interaction levels always
+    print under their term (``sector#c.ses`` / ``1``), as in Stata.
+    """
+    shown: dict[str, int] = {}
+    for c in design.columns:
+        if not c.base:
+            shown[c.term] = shown.get(c.term, 0) + 1
+    position = {j: i for i, j in enumerate(design.estimable)}
+    rows = []
+    for j, c in enumerate(design.columns):
+        if c.base:
+            continue
+        grouped = (c.kind == "interaction" and c.level != "") or (c.kind == "factor" and shown[c.term] > 1)
+        label, term = (c.level, c.term) if grouped else (c.label, "")
+        if c.omitted:
+            rows.append(CoefRow(label=label, term=term, status="empty" if c.empty else "omitted"))
+            continue
+        i = position[j]
+        st = coef_stats(float(fit.beta[i]), float(np.sqrt(fit.V[i, i])), level=level, df=fit.df_r)
+        rows.append(CoefRow(label=label, coef=st.estimate, se=st.se, z=st.stat, p=st.p,
+                            lower=st.lower, upper=st.upper, term=term))
+    return tuple(rows)
+
+
+def regress_output(model: RegressModel, level: float | None = None) -> RegressOutput:
+    fit = model.fit
+    level = model.level if level is None else level
+    header = RegressHeader(mss=fit.mss, rss=fit.rss, df_m=fit.df_m, df_r=fit.df_r, n_obs=fit.n, F=fit.F,
+                           p_F=fit.p_F, r2=fit.r2, r2_a=fit.r2_a, rmse=fit.rmse)
+    return RegressOutput(header, CoefTable(model.depvar, coef_rows(model.design, fit, level), level))
+
+
+def post_results(cmdline: str, model: RegressModel, sample: np.ndarray) -> EResults:
+    """e() in the order Stata's ``ereturn list`` shows after ``regress``."""
+    fit, design = model.fit, model.design
+    e = EResults()
+    e.scalars.update({
+        "N": float(fit.n), "df_m": float(fit.df_m), "df_r": float(fit.df_r), "F": fit.F, "r2": fit.r2,
+        "rmse": fit.rmse, "mss": fit.mss, "rss": fit.rss, "r2_a": fit.r2_a, "ll": fit.ll,
+        "ll_0": fit.ll_0, "rank": float(len(design.estimable)),
+    })
+    e.macros.update({
+        "cmdline": cmdline, "title": "Linear regression", "marginsok": "XB default", "vce": "ols",
+        "depvar": model.depvar, "cmd": "regress", "properties": "b V", "predict": "regres_p",
+        "model": "ols", "estat_cmd": "regress_estat",
+    })
+    names = design.names
+    e.matrices["b"] = StataMatrix(design.expand(fit.beta).reshape(1, -1), ["y1"], list(names))
+    e.matrices["V"] = StataMatrix(design.expand_matrix(fit.V), list(names), list(names))
+    e.sample = sample
+    e.model = model
+    return e
+
+
+def _replay(session: Session, opts: Options) -> RegressOutput:
+    e = session.e
+    if e is None or e.cmd != "regress" or not isinstance(e.model, RegressModel):
+        raise StataError("last estimates not found", 301)
+    level = _level(opts, e.model.level)
+    opts.finish()
+    return regress_output(e.model, level)
+
+
+@command("regress", 3, usage="regress depvar [indepvars] [if] [in] [, noconstant level(#)]")
+def regress(session: Session, cmd: Command) -> list:
+    """Linear regression (ordinary least squares)."""
+    syn = parse_syntax(cmd.rest, allow_exp=False)
+    opts = syn.options
+    if not syn.anything and syn.if_ is None and syn.in_ is None and syn.using is None:
+        return [_replay(session, opts)]
+    if syn.using is not None:
+        raise StataError("using not allowed", 101)
+    noconstant = opts.take("noconstant", 5)
+    level = _level(opts)
+    opts.finish()
+    if not syn.anything:
+        raise StataError("varlist required", 100)
+
+    depvar_word, *rest = syn.anything.split(None, 1)
+    indep_spec = rest[0] if rest else ""
+    if any(ch in depvar_word for ch in ".#("):
+        raise StataError("depvar may not be a factor variable", 198)
+    depvar = varlist.resolve(session.variables, depvar_word)
+    if session.is_string(depvar):
+        raise StataError(f"string variables not allowed in varlist;\n{depvar} is a string variable", 109)
+    used = [depvar, *model_variables(indep_spec, session.variables)]
+
+    data = session.data
+    sample = row_mask(session, syn.if_, syn.in_)
+    for name in dict.fromkeys(used):
+        sample &= data[name].notna().to_numpy()
+    if not sample.any():
+        raise StataError("no observations", 2000)
+    design = build_design(data, indep_spec, constant=not noconstant, rows=sample)
+    if int(sample.sum()) < len(design.estimable):
+        raise StataError("insufficient observations", 2001)
+
+    y = data.loc[sample, depvar].to_numpy(dtype=float)
+    fit = fit_ols(y, design.X, constant=not noconstant)
+    model = RegressModel(fit=fit, design=design, depvar=depvar, level=level)
+    session.e = post_results(f"regress{cmd.rest}", model, sample)
+    return [*(Text(note) for note in design.notes), regress_output(model)]
