@@ -12,7 +12,7 @@ from hlmshell.render import renders
 from hlmshell.render.coeftable import abbrev, columns_title, render_coef_table
 from hlmshell.render.numfmt import fmt_f, fmt_fc, fmt_g
 from hlmshell.results.estimation import (
-    ICCTable, IterationLog, LRTestVsLinear, MixedHeader, MixedOutput, RECovMatrix, REParam, RETable,
+    GroupInfo, GroupTable, ICCTable, IterationLog, LRTestVsLinear, MixedHeader, MixedOutput, RECovMatrix, REParam, RETable,
 )
 
 RULE = "-" * 78
@@ -53,21 +53,26 @@ def _right(left: str, label: str, value: str) -> str:
     return left.ljust(48) + label.ljust(18) + "=" + value
 
 
-def _group_table(header: MixedHeader) -> list[str]:
-    """Several levels: Stata 17's "Grouping information" table.
+def group_table_lines(groups: tuple[GroupInfo, ...]) -> list[str]:
+    """The groups table of the several-level header and of ``estat group``.
 
     Columns follow ``_xtmixed_display.ado`` (Stata 16: ``|`` at 17, counts ending at 28/39/50/61) with
-    Stata 17's caption and lower-case titles; the 17 layout itself was not confirmed from a log.
+    Stata 17's lower-case titles; the 17 layout itself was not confirmed from a log.
     """
-    lines = ["", "Grouping information", "-" * 16 + "-" + "-" * 44,
+    lines = ["-" * 16 + "-" + "-" * 44,
              " " * 16 + "|     No. of       Observations per group",
              " Group variable |     groups    Minimum    Average    Maximum",
              "-" * 16 + "+" + "-" * 44]
-    for g in header.groups:
+    for g in groups:
         lines.append(abbrev(g.name, 12).rjust(15) + " |" + fmt_fc(g.n_groups, 11)
                      + fmt_fc(g.min_obs, 11) + fmt_fc(g.avg_obs, 11, 1) + fmt_fc(g.max_obs, 11))
-    lines += ["-" * 61, ""]
+    lines.append("-" * 61)
     return lines
+
+
+@renders(GroupTable)
+def render_group_table(t: GroupTable) -> str:
+    return "\n".join(["", *group_table_lines(t.groups)])
 
 
 @renders(MixedHeader)
@@ -84,7 +89,7 @@ def render_header(h: MixedHeader) -> str:
             " " * 62 + "max =" + fmt_fc(g.max_obs, 11),
         ]
     elif h.groups:
-        lines += _group_table(h)
+        lines += ["", "Grouping information", *group_table_lines(h.groups), ""]
     ll_label = "Log restricted-likelihood" if h.reml else "Log likelihood"
     lines += [
         _right("", f"Wald chi2({h.wald_df})", fmt_f(h.wald_chi2, 11, 2)),

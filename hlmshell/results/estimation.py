@@ -163,3 +163,10 @@ class MixedOutput:
     header: MixedHeader
     coefs: CoefTable
     re: RETable
+
+
+@dataclass(frozen=True)
+class GroupTable:
+    """``estat group``: groups and observations per group at each level, outermost first."""
+
+    groups: tuple[GroupInfo, ...]
