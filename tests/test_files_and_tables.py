@@ -462,3 +462,89 @@ def test_import_delimited_stores_float_like_stata_and_saves_it_so(tmp_path):
     assert pd.read_stata(tmp_path / "f.dta", preserve_dtypes=True)["ses"].dtype == np.float32
     sh.run("use f, clear")
     assert lines(sh.run("sum")) == ours
+
+
+# -- layouts from a public Stata log of the auto data (rebuilt here from its printed counts) -----------
+def _auto_like() -> Shell:
+    """74 cars: rep78 (5 missing) by a string foreign, with the auto data's counts and labels."""
+    cells = {(1, "Domestic"): 2, (2, "Domestic"): 8, (3, "Domestic"): 27, (3, "Foreign"): 3,
+             (4, "Domestic"): 9, (4, "Foreign"): 9, (5, "Domestic"): 2, (5, "Foreign"): 9,
+             (np.nan, "Domestic"): 4, (np.nan, "Foreign"): 1}
+    rows = [(r, f) for (r, f), n in cells.items() for _ in range(n)]
+    make = [f"Car {k}" for k in range(len(rows))]
+    missing_at = [2, 6, 44, 50, 63]
+    names = ["AMC Spirit", "Buick Opel", "Plym. Sapporo", "Pont. Phoenix", "Peugeot 604"]
+    rep78 = [np.nan] * 74
+    foreign = [""] * 74
+    others = iter([(r, f) for r, f in rows if not np.isnan(r)])
+    missing_f = iter([f for r, f in rows if np.isnan(r)])
+    for k in range(74):
+        if k in missing_at:
+            make[k] = names[missing_at.index(k)]
+            foreign[k] = next(missing_f)
+        else:
+            rep78[k], foreign[k] = next(others)
+    sh = Shell()
+    sh.s.set_data(pd.DataFrame({"make": make, "rep78": rep78, "foreign": foreign}))
+    sh.s.var_labels = {"make": "Make and Model", "rep78": "Repair Record 1978",
+                       "foreign": "Car type"}
+    return sh
+
+
+AUTO_TABLES = """\
+. tabulate  foreign
+
+   Car type |      Freq.     Percent        Cum.
+------------+-----------------------------------
+   Domestic |         52       70.27       70.27
+    Foreign |         22       29.73      100.00
+------------+-----------------------------------
+      Total |         74      100.00
+
+. tabulate rep78
+
+     Repair |
+Record 1978 |      Freq.     Percent        Cum.
+------------+-----------------------------------
+          1 |          2        2.90        2.90
+          2 |          8       11.59       14.49
+          3 |         30       43.48       57.97
+          4 |         18       26.09       84.06
+          5 |         11       15.94      100.00
+------------+-----------------------------------
+      Total |         69      100.00
+
+. tabulate rep78 foreign
+
+    Repair |
+    Record |       Car type
+      1978 |  Domestic    Foreign |     Total
+-----------+----------------------+----------
+         1 |         2          0 |         2 
+         2 |         8          0 |         8 
+         3 |        27          3 |        30 
+         4 |         9          9 |        18 
+         5 |         2          9 |        11 
+-----------+----------------------+----------
+     Total |        48         21 |        69 
+
+. list make if missing(rep78)
+
+     +---------------+
+     | make          |
+     |---------------|
+  3. | AMC Spirit    |
+  7. | Buick Opel    |
+ 45. | Plym. Sapporo |
+ 51. | Pont. Phoenix |
+ 64. | Peugeot 604   |
+     +---------------+
+"""
+
+
+@pytest.mark.parametrize("block", AUTO_TABLES.split("\n. "))
+def test_auto_layouts(block):
+    command, _, expected = block.lstrip(". ").partition("\n")
+    sh = _auto_like()
+    got = [ln.rstrip() for ln in sh.run(command).splitlines()]
+    assert got == [ln.rstrip() for ln in expected.rstrip("\n").splitlines()]

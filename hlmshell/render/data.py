@@ -125,7 +125,7 @@ def two_way(t: TwoWayTable) -> str:
         col_title = t.col_title[:area]
         lines.append("")
         lines += [f"{part:>{width}} |" for part in head[:-1]]
-        lines.append(f"{head[-1]:>{width}} |" + " " * ((area - len(col_title)) // 2 + 1) + col_title)
+        lines.append(f"{head[-1]:>{width}} |" + " " * ((area - len(col_title)) // 2) + col_title)
         lines.append(f"{row_title[-1]:>{width}} |" + "".join(f"{cols[j]:>10} " for j in panel)
                      + ("|     Total" if last else ""))
         lines.append(rule)
@@ -202,7 +202,7 @@ def list_table(t: ListTable) -> str:
 # -- correlate -----------------------------------------------------------------------------------
 @renders(CorrelationTable)
 def correlation_table(c: CorrelationTable) -> str:
-    lines = ["", f"(obs={c.n:,})"]
+    lines = [f"(obs={c.n:,})"]
     k = len(c.names)
     for start in range(0, k, 7):
         cols = list(range(start, min(start + 7, k)))
