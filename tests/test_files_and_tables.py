@@ -294,8 +294,14 @@ def test_merge_with_unmatched_observations(tmp_path):
     ids = sh.s.data["id"].tolist()
     assert ids == sorted(ids)
     sh.run("use kids, clear")
-    sh.run("merge m:1 id using some, keep(match) nogen")
+    out = lines(sh.run("merge m:1 id using some, keep(match) nogen"))
+    assert out[3:6] == [f"        from master{n_master_only:>26,}", f"        from using{5:>27,}",
+                        f"    Matched{n_matched:>34,}"]
     assert sh.s.nobs == n_matched and "_merge" not in sh.s.variables
+    sh.run("use kids, clear")
+    sh.run("merge m:1 id using some, gen(how) keepusing(size sector)")
+    assert sh.s.variables == ["id", "minority", "female", "ses", "mathach", "size", "sector", "how"]
+    assert (sh.s.data["how"] == 2).sum() == 5
 
 
 # -- tabulate --------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def merge(session: Session, cmd: Command) -> MergeReport:
     joined = joined.sort_values(keys + ["__master_row", "__using_row"], kind="stable",
                                 na_position="last").reset_index(drop=True)
     counts = {c: int((joined["__code"] == c).sum()) for c in (1, 2, 3)}
-    report = MergeReport(counts[1], counts[2], counts[3])
+    report = MergeReport(counts[1], counts[2], counts[3], mergevar)
 
     if keep_text is not None:
         wanted = set()

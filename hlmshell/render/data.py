@@ -223,14 +223,18 @@ def correlation_table(c: CorrelationTable) -> str:
 # -- merge ---------------------------------------------------------------------------------------
 @renders(MergeReport)
 def merge_report(m: MergeReport) -> str:
+    """Stata 17's merge table; the ``(_merge==#)`` notes name the generated variable, if any."""
+    def note(code: int) -> str:
+        return f"  ({m.mergevar}=={code})" if m.mergevar else ""
+
     rule = "    " + "-" * 41
     unmatched = m.from_master + m.from_using
     lines = ["", "    Result                      Number of obs", rule,
              "    Not matched" + fmt_fc(unmatched, 30)]
     if unmatched:
-        lines.append("        from master" + fmt_fc(m.from_master, 26) + "  (_merge==1)")
-        lines.append("        from using" + fmt_fc(m.from_using, 27) + "  (_merge==2)")
+        lines.append("        from master" + fmt_fc(m.from_master, 26) + note(1))
+        lines.append("        from using" + fmt_fc(m.from_using, 27) + note(2))
         lines.append("")
-    lines.append("    Matched" + fmt_fc(m.matched, 34) + "  (_merge==3)")
+    lines.append("    Matched" + fmt_fc(m.matched, 34) + note(3))
     lines.append(rule)
     return "\n".join(lines)

@@ -117,3 +117,4 @@ class MergeReport:
     from_master: int
     from_using: int
     matched: int
+    mergevar: str | None = "_merge"   # None with nogenerate: no ``(_merge==#)`` notes
