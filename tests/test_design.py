@@ -155,3 +155,34 @@ def test_model_variables_unknown(hsb):
     with pytest.raises(StataError) as info:
         model_variables("mathach c.ses##i.sectr", list(hsb.columns))
     assert info.value.rc == 111
+
+
+def test_stata_names_auto_foreign_rep78():
+    # Stata's e(b) for `regress price i.foreign##i.rep78` on the auto data, where foreign cars have
+    # no rep78 of 1 or 2 (empty cells) and 1.foreign#5.rep78 is collinear with the rest.
+    rng = np.random.default_rng(1)
+    cells = [(0, r) for r in range(1, 6)] * 4 + [(1, r) for r in (3, 4, 5)] * 4
+    data = pd.DataFrame(cells, columns=["foreign", "rep78"])
+    data["price"] = rng.normal(size=len(data))
+    d = build_design(data, "i.foreign##i.rep78")
+    assert d.names == [
+        "0b.foreign", "1.foreign", "1b.rep78", "2.rep78", "3.rep78", "4.rep78", "5.rep78",
+        "0b.foreign#1b.rep78", "0b.foreign#2o.rep78", "0b.foreign#3o.rep78", "0b.foreign#4o.rep78",
+        "0b.foreign#5o.rep78", "1o.foreign#1b.rep78", "1o.foreign#2o.rep78", "1.foreign#3.rep78",
+        "1.foreign#4.rep78", "1o.foreign#5o.rep78", "_cons"]
+    assert d.columns[13].empty and not d.columns[16].empty and d.columns[16].omitted
+    assert d.notes == ["note: 1.foreign#2.rep78 identifies no observations in the sample.",
+                       "note: 1.foreign#5.rep78 omitted because of collinearity."]
+    assert d.X.shape[1] == 8
+    assert [d.columns[i].label for i in (13, 16)] == ["1.foreign#2.rep78", "1.foreign#5.rep78"]
+    # i.foreign##c.mpg: 0b.foreign 1.foreign mpg 0b.foreign#co.mpg 1.foreign#c.mpg _cons
+    data["mpg"] = rng.normal(size=len(data))
+    assert build_design(data, "i.foreign##c.mpg").names == [
+        "0b.foreign", "1.foreign", "mpg", "0b.foreign#co.mpg", "1.foreign#c.mpg", "_cons"]
+
+
+def test_single_level_indicator_without_observations(hsb):
+    d = build_design(hsb, "3.sector ses")
+    assert d.names == ["3o.sector", "ses", "_cons"]
+    assert d.columns[0].empty and d.columns[0].label == "3.sector"
+    assert d.notes == ["note: 3.sector identifies no observations in the sample."]

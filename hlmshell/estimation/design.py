@@ -17,7 +17,8 @@ for every sector, while ``c.ses##i.sector`` makes ``0b.sector#co.ses`` the base.
 Collinearity follows ``_rmcoll``: working through the columns in order (``_cons`` first, and the other
 columns centred when there is a constant), a column that is a linear combination of the ones kept
 before it is flagged ``omitted`` and gets the note ``note: x omitted because of collinearity.``.
-Interaction cells without observations are flagged ``empty`` (and omitted).
+Factor cells without observations (interaction cells, ``1.x`` when level 1 is absent) are flagged
+``empty`` (and omitted), with the note ``note: 1.a#2.b identifies no observations in the sample.``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class Column:
     kind: str        # "continuous" | "factor" | "interaction" | "constant"
     base: bool       # a base level (not estimated, shown only with baselevels)
     omitted: bool    # dropped for collinearity (shown as "(omitted)")
-    empty: bool = False  # an interaction cell with no observations (also omitted; shown as "(empty)")
+    empty: bool = False  # a factor cell with no observations (also omitted; shown as "(empty)")
 
     @property
     def estimable(self) -> bool:
@@ -359,7 +360,7 @@ def _term_cells(term: _Term, data: pd.DataFrame, rows: np.ndarray, model_keys: s
         indicator = np.ones(int(rows.sum()), dtype=bool)
         for x, v in zip(fvals, cell):
             indicator &= x == v
-        empty = not base and len(factors) > 1 and not indicator.any()
+        empty = not base and bool(factors) and not indicator.any()
         names = []
         for j, (c, v) in enumerate(zip(factors, cell)):
             mark = ("b" if j in at_base else "o") if base else ""
