@@ -40,19 +40,66 @@ def block_lambda(layout: Layout, factors: list[np.ndarray]) -> np.ndarray:
     return Lam
 
 
+SMALL_M = 12  # up to this block size the column loops below beat LAPACK's per-matrix overhead
+
+
+def left_mult_T(Lam: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Λ' A_g for every g, as one 2-D BLAS product: A is (G, m, k)."""
+    G, m, k = A.shape
+    if m > SMALL_M:
+        return np.matmul(Lam.T, A)
+    return (A.transpose(0, 2, 1).reshape(G * k, m) @ Lam).reshape(G, k, m).transpose(0, 2, 1)
+
+
+def sandwich(Lam: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """Λ' A_g Λ for every g (A symmetric), with 2-D BLAS products."""
+    G, m, _ = A.shape
+    if m > SMALL_M:
+        return np.matmul(np.matmul(Lam.T, A), Lam)
+    right = (A.reshape(G * m, m) @ Lam).reshape(G, m, m)  # A_g Λ
+    return left_mult_T(Lam, right)
+
+
+def cholesky_batched(M: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factors of a (G, m, m) stack; LinAlgError if one is not positive definite."""
+    G, m, _ = M.shape
+    if m > SMALL_M:
+        return np.linalg.cholesky(M)
+    L = np.zeros_like(M)
+    for j in range(m):
+        d = M[:, j, j] - np.einsum("gk,gk->g", L[:, j, :j], L[:, j, :j])
+        if not np.all(d > 0):
+            raise np.linalg.LinAlgError("not positive definite")
+        ljj = np.sqrt(d)
+        L[:, j, j] = ljj
+        if j + 1 < m:
+            L[:, j + 1:, j] = (M[:, j + 1:, j] - np.einsum("gik,gk->gi", L[:, j + 1:, :j], L[:, j, :j])) / ljj[:, None]
+    return L
+
+
+def forward_batched(L: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """L_g⁻¹ R_g for a stack of lower-triangular L."""
+    G, m, _ = L.shape
+    if m > SMALL_M:
+        return np.linalg.solve(L, R)
+    C = np.empty_like(R)
+    for j in range(m):
+        C[:, j, :] = (R[:, j, :] - np.einsum("gk,gkc->gc", L[:, j, :j], C[:, :j, :])) / L[:, j, j][:, None]
+    return C
+
+
 def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
     """None when a matrix is not positive definite (the caller treats it as ll = -inf)."""
     p = layout.p
     Lam = block_lambda(layout, factors)
-    LtZtZ = np.matmul(Lam.T, layout.ZtZ)
-    M = np.matmul(LtZtZ, Lam)
+    M = sandwich(Lam, layout.ZtZ)
     M += np.eye(layout.m)
     try:
-        L = np.linalg.cholesky(M)
+        L = cholesky_batched(M)
     except np.linalg.LinAlgError:
         return None
-    R = np.matmul(Lam.T, layout.ZtXy)
-    C = np.linalg.solve(L, R)  # L is triangular; m is small, LU cost is negligible
+    R = left_mult_T(Lam, layout.ZtXy)
+    C = forward_batched(L, R)
     Cf = C.reshape(-1, p + 1)
     S = layout.XytXy - Cf.T @ Cf
     logdet_M = 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))

@@ -1,0 +1,105 @@
+"""Benchmark the mixed-model estimation core; prints a table (not a test).
+
+Each case runs in a fresh subprocess so that its peak memory (ru_maxrss) is its own.
+Usage: python scripts/bench_mixed.py [--max-rows N] [--statsmodels]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CASES = [("hsb", 7185, 160, "slope")] + [
+    (f"synthetic", n, g, kind)
+    for n, g in ((10_000, 100), (100_000, 1_000), (1_000_000, 10_000), (10_000_000, 100_000))
+    for kind in ("intercept", "slope")
+]
+
+
+def _data(name: str, n: int, g: int):
+    if name == "hsb":
+        import pandas as pd
+
+        d = pd.read_stata(ROOT / "data" / "hsb.dta")
+        return d.mathach.to_numpy(float), d.ses.to_numpy(float), d.id.to_numpy()
+    rng = np.random.default_rng(12345)
+    grp = rng.integers(0, g, size=n)
+    x = rng.normal(size=n)
+    u0 = rng.normal(0, 1.5, size=g)
+    u1 = rng.normal(0, 0.5, size=g)
+    y = 1.0 + 0.5 * x + u0[grp] + u1[grp] * x + rng.normal(0, 2.0, size=n)
+    return y, x, grp
+
+
+def run_case(name: str, n: int, g: int, kind: str, with_statsmodels: bool) -> dict:
+    from hlmshell.estimation.mixed import REEquation, fit_mixed
+
+    y, x, grp = _data(name, n, g)
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    data_bytes = y.nbytes + x.nbytes + np.asarray(grp).nbytes
+    one = np.ones(len(y))
+    X = np.column_stack([x, one])
+    if kind == "slope":
+        eq = REEquation(0, ["x", "_cons"], np.column_stack([x, one]), "unstructured")
+    else:
+        eq = REEquation(0, ["_cons"], one[:, None], "identity")
+    t = time.perf_counter()
+    fit = fit_mixed(y, X, [grp], [eq])
+    secs = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {"case": f"{name} {kind}", "n": len(y), "groups": fit.n_groups[0], "secs": secs,
+           "iters": fit.iterations, "ll": fit.ll, "converged": fit.converged,
+           "extra_mb": (peak - base_rss) / 1024, "data_mb": data_bytes / 2**20, "sm": None}
+    if with_statsmodels and len(y) <= 100_000:
+        try:
+            import statsmodels.formula.api  # noqa: F401
+            from statsmodels.regression.mixed_linear_model import MixedLM
+        except ImportError:
+            out["sm"] = "not installed"
+        else:
+            t = time.perf_counter()
+            exog_re = np.column_stack([one, x]) if kind == "slope" else one[:, None]
+            r = MixedLM(y, X, groups=grp, exog_re=exog_re).fit(reml=False)
+            out["sm"] = f"{time.perf_counter() - t:.2f}s ll={r.llf:.3f}"
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--max-rows", type=int, default=10_000_000)
+    ap.add_argument("--statsmodels", action="store_true")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        name, n, g, kind = json.loads(a.one)
+        print(json.dumps(run_case(name, n, g, kind, a.statsmodels)))
+        return
+    try:
+        import statsmodels  # noqa: F401
+        sm_note = "statsmodels available"
+    except ImportError:
+        sm_note = "statsmodels not installed: no comparison"
+    print(f"{'case':<22}{'rows':>11}{'groups':>8}{'seconds':>9}{'iters':>7}{'conv':>6}"
+          f"{'data MB':>9}{'extra MB':>10}  log likelihood")
+    for case in CASES:
+        if case[1] > a.max_rows:
+            continue
+        cmd = [sys.executable, __file__, "--one", json.dumps(case)] + (["--statsmodels"] if a.statsmodels else [])
+        res = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+        print(f"{res['case']:<22}{res['n']:>11,}{res['groups']:>8,}{res['secs']:>9.3f}{res['iters']:>7}"
+              f"{str(res['converged']):>6}{res['data_mb']:>9.1f}{res['extra_mb']:>10.1f}  {res['ll']:.4f}"
+              + (f"   statsmodels: {res['sm']}" if res["sm"] else ""))
+    print(f"({sm_note}; extra MB = peak RSS during the fit minus RSS after loading the data)")
+
+
+if __name__ == "__main__":
+    main()
