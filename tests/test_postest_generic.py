@@ -478,6 +478,23 @@ def test_lrtest_reml_and_nesting_checks(shell):
     assert rc == 498 and "cannot compare a REML model with an ML model" in text
 
 
+def test_lrtest_boundary_note_only_with_mecmd(shell):
+    session, run = shell
+    session.e = slope_model()
+    run("est store slope")
+    session.e = ses_model()
+    assert "Note:" not in run("lrtest . slope")[1]  # Stata 17/18 mixed: no e(mecmd), no note
+    session.e.macros["mecmd"] = "xtmixed"
+    rc, text = run("lrtest . slope")
+    assert rc == 0
+    assert text.splitlines()[6:] == [
+        "",
+        "Note: The reported degrees of freedom assumes the null hypothesis is not on",
+        "      the boundary of the parameter space.  If this is not true, then the",
+        "      reported test is conservative.",
+    ]
+
+
 def test_lrtest_samples_differ(shell):
     session, run = shell
     sample = np.ones(7185, dtype=bool)

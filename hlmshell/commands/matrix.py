@@ -280,7 +280,7 @@ def matrix(session: Session, cmd: Command):
     if sub == "dir":
         if after.strip():
             raise syntax_error()
-        return MatrixDir([(n, *m.shape, is_symmetric(m)) for n, m in session.matrices.items()])
+        return MatrixDir([(n, *m.shape) for n, m in session.matrices.items()])
     if sub == "drop":
         _drop(session, after)
         return None

@@ -126,8 +126,8 @@ def render_matrix_dir(obj: MatrixDir) -> str:
     if not obj.entries:
         return ""
     lines = [""]
-    for name, r, c, sym in obj.entries:
-        lines.append(f"{name:>12}[{r},{c}]" + ("(symmetric)" if sym else ""))
+    for name, r, c in obj.entries:
+        lines.append(f"{name:>12}[{r},{c}]")
     return "\n".join(lines)
 
 

@@ -36,9 +36,9 @@ class MatrixListing:
 
 @dataclass
 class MatrixDir:
-    """``matrix dir``: (name, rows, cols, symmetric) in the order the matrices were defined."""
+    """``matrix dir``: (name, rows, cols) in the order the matrices were defined."""
 
-    entries: list[tuple[str, int, int, bool]]
+    entries: list[tuple[str, int, int]]
 
 
 @dataclass
