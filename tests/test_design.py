@@ -186,3 +186,16 @@ def test_single_level_indicator_without_observations(hsb):
     assert d.names == ["3o.sector", "ses", "_cons"]
     assert d.columns[0].empty and d.columns[0].label == "3.sector"
     assert d.notes == ["note: 3.sector identifies no observations in the sample."]
+
+
+def test_matrix_on_other_rows(hsb):
+    rows = (hsb["sector"] == 0).to_numpy()
+    data = hsb.assign(ses=hsb["ses"].where(hsb.index != 5))
+    d = build_design(data, "c.ses##i.sector", rows=rows & data["ses"].notna().to_numpy())
+    assert d.names == ["ses", "0b.sector", "0b.sector#co.ses", "_cons"]
+    full = d.matrix(data)
+    assert full.shape == (len(data), len(d.estimable))
+    np.testing.assert_array_equal(full[d.rows], d.X)
+    assert np.isnan(full[5]).any() and not np.isnan(full[6]).any()
+    d = build_design(hsb, "c.ses##i.sector i.minority#c.meanses")
+    np.testing.assert_array_equal(d.matrix(hsb), d.X)

@@ -27,12 +27,17 @@ from hlmshell.session import EResults, Session, StataMatrix
 
 @dataclass
 class RegressModel:
-    """What replay and post-estimation need beyond e(): the fit, the design and the depvar."""
+    """What replay and post-estimation need beyond e(): the fit, the design and the depvar.
+
+    ``design.matrix(data)`` evaluates the same columns on any rows (for ``predict``).
+    """
 
     fit: OLSFit
     design: Design
     depvar: str
     level: float
+    spec: str = ""          # the indepvars as typed
+    constant: bool = True
 
 
 def _level(opts: Options, default: float = 95.0) -> float:
@@ -150,6 +155,7 @@ def regress(session: Session, cmd: Command) -> list:
 
     y = data.loc[sample, depvar].to_numpy(dtype=float)
     fit = fit_ols(y, design.X, constant=not noconstant)
-    model = RegressModel(fit=fit, design=design, depvar=depvar, level=level)
+    model = RegressModel(fit=fit, design=design, depvar=depvar, level=level, spec=indep_spec,
+                         constant=not noconstant)
     session.e = post_results(f"regress{cmd.rest}", model, sample)
     return [*(Text(note) for note in design.notes), regress_output(model)]

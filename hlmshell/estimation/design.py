@@ -46,6 +46,8 @@ class Column:
     base: bool       # a base level (not estimated, shown only with baselevels)
     omitted: bool    # dropped for collinearity (shown as "(omitted)")
     empty: bool = False  # a factor cell with no observations (also omitted; shown as "(empty)")
+    parts: tuple[tuple[str, float | None], ...] = ()  # (variable, level) per factor, (variable, None)
+                                                       # per continuous variable; () for _cons
 
     @property
     def estimable(self) -> bool:
@@ -93,6 +95,24 @@ class Design:
         idx = np.asarray(self.estimable, dtype=int)
         full[np.ix_(idx, idx)] = values
         return full
+
+    def matrix(self, data: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """The estimable columns evaluated on other rows (e.g. for ``predict``), same columns as X.
+
+        Rows where a variable is missing give NaN; levels unseen at estimation give all-zero cells.
+        """
+        mask = np.ones(len(data), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+        n = int(mask.sum())
+        values = {var: data[var].to_numpy(dtype=float, na_value=np.nan)[mask]
+                  for var in self.variables}
+        out = np.empty((n, len(self.estimable)))
+        for k, j in enumerate(self.estimable):
+            col = np.ones(n)
+            for var, level in self.columns[j].parts:
+                x = values[var]
+                col = col * (np.where(np.isnan(x), np.nan, x == level) if level is not None else x)
+            out[:, k] = col
+        return out
 
 
 # -- parsing -------------------------------------------------------------------------------------
@@ -372,7 +392,9 @@ def _term_cells(term: _Term, data: pd.DataFrame, rows: np.ndarray, model_keys: s
             names = [conts[0].var]
         column = Column(name="#".join(names), term=display,
                         level="#".join(_level_text(v) for v in cell), kind=kind,
-                        base=base, omitted=empty, empty=empty)
+                        base=base, omitted=empty, empty=empty,
+                        parts=tuple((c.var, v) for c, v in zip(factors, cell))
+                        + tuple((c.var, None) for c in conts))
         values = None if base else indicator.astype(float) * cont_product
         cells.append(_Cell(column, values))
     return cells
