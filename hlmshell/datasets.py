@@ -194,7 +194,15 @@ def display_format(col: pd.Series) -> str:
 
 
 def write_delimited(data: pd.DataFrame, path: Path, delimiter: str) -> None:
+    """Text with every value's shortest exact form (``float`` values as their single-precision digits)."""
+    frame = data.copy()
+    for col in frame.columns:
+        if pd.api.types.is_float_dtype(frame[col].dtype):
+            single = storage_type(frame[col]) == "float"
+            values = frame[col].to_numpy(dtype=np.float32 if single else np.float64)
+            text = pd.Series(values.astype(str)).str.replace(r"\.0$", "", regex=True)
+            frame[col] = text.where(~np.isnan(values), "").to_numpy()
     try:
-        data.to_csv(path, sep=delimiter, index=False, na_rep="")
+        frame.to_csv(path, sep=delimiter, index=False, na_rep="")
     except OSError as exc:
         raise StataError(f"file {path} could not be opened", 603) from exc

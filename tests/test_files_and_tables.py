@@ -554,3 +554,13 @@ def test_auto_layouts(block):
     sh = _auto_like()
     got = [ln.rstrip() for ln in sh.run(command).splitlines()]
     assert got == [ln.rstrip() for ln in expected.rstrip("\n").splitlines()]
+
+
+def test_import_then_export_reproduces_the_csv_values(tmp_path):
+    sh = Shell(cwd=tmp_path)
+    sh.run(f"import delimited {SHARED_CSV}")
+    sh.run("export delimited again")
+    ours = (tmp_path / "again.csv").read_text().splitlines()
+    source = SHARED_CSV.read_text().splitlines()
+    assert ours[0] == source[0].replace('"', "")
+    assert ours[1:] == source[1:]
