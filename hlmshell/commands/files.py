@@ -63,8 +63,7 @@ def save(session: Session, cmd: Command) -> Text:
         raise syntax_error()
     name = unquote(syn.anything) if syn.anything else session.filename
     if not name:
-        raise StataError("no; data in memory would lose its name\n"
-                         "(specify a filename with save)", 198)
+        raise StataError("invalid file specification", 198)
     path, shown = datasets.output_path(session.cwd, name)
     notes = []
     if path.exists() and not replace:
