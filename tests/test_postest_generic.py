@@ -390,7 +390,7 @@ def test_estimates_table_side_by_side(shell):
         "         aic | 46649.005   46648.469  ",
         "         bic | 46676.524   46689.748  ",
         "--------------------------------------",
-        "                          legend: b/se",
+        "                          Legend: b/se",
     ]
     rc, text = run("estimates table ri slope")
     lines = text.splitlines()
@@ -398,6 +398,11 @@ def test_estimates_table_side_by_side(shell):
     assert lines[4:7] == ["mathach      |", "         ses |  2.3914994     2.394934  ",
                           "       _cons |  12.657623     12.66559  "]
     assert "lns1_1_2     |" in lines and "       _cons |                     .78  " in lines
+    # the active results are the "Active" column (Stata 17+ capitalises it, and "Legend")
+    session.e = ses_model()
+    rc, text = run("estimates table, keep(mathach:ses)")
+    assert text.splitlines()[2:5] == ["    Variable |   Active     ", "-------------+-------------",
+                                      "         ses |  2.3914994  "]
 
 
 # -- lrtest -----------------------------------------------------------------------------------------

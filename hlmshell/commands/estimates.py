@@ -225,7 +225,7 @@ def _table(session: Session, rest: str) -> EstimatesTable:
     options.finish()
     names = list(dict.fromkeys(expand_names(session, words or ["."])))
     models = [lookup(session, n) for n in names]
-    labels = ["active" if n == "." else n for n in names]
+    labels = ["Active" if n == "." else n for n in names]
 
     # coefficients: equations and names in order of first appearance, _cons last within an equation
     order: dict[str, list[str]] = {}

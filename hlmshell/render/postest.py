@@ -294,7 +294,7 @@ def _table_blocks(obj: EstimatesTable, first: int, last: int) -> list[str]:
     lines.append(hline("-"))
     if obj.sefmt is not None:
         twidth = 1 + (vw + 1) + ncol * (cw + 3)
-        lines.append("legend: b/se".rjust(twidth))
+        lines.append("Legend: b/se".rjust(twidth))
     return lines
 
 
