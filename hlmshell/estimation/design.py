@@ -416,20 +416,23 @@ def _omit_name(column: Column) -> str:
 
 def _collinear(columns: list[np.ndarray], constant: bool) -> list[bool]:
     """For each column in order, whether it is a combination of the constant and the columns kept."""
-    basis: list[np.ndarray] = []
+    n = len(columns[0]) if columns else 0
+    basis = np.empty((n, len(columns)), order="F")
+    kept = 0
     dropped = []
     for x in columns:
         scale = float(x @ x)
         v = x - x.mean() if constant else x.copy()
+        Q = basis[:, :kept]
         for _ in range(2):          # Gram-Schmidt twice for numerical orthogonality
-            for q in basis:
-                v -= (q @ v) * q
+            v -= Q @ (Q.T @ v)
         norm2 = float(v @ v)
         if scale == 0.0 or norm2 <= COLLINEAR_TOL * scale:
             dropped.append(True)
             continue
         dropped.append(False)
-        basis.append(v / np.sqrt(norm2))
+        basis[:, kept] = v / np.sqrt(norm2)
+        kept += 1
     return dropped
 
 
