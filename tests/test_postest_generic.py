@@ -401,7 +401,7 @@ def test_estimates_table_side_by_side(shell):
     # the active results are the "Active" column (Stata 17+ capitalises it, and "Legend")
     session.e = ses_model()
     rc, text = run("estimates table, keep(mathach:ses)")
-    assert text.splitlines()[2:5] == ["    Variable |   Active     ", "-------------+-------------",
+    assert text.splitlines()[2:5] == ["    Variable |   Active    ", "-------------+-------------",
                                       "         ses |  2.3914994  "]
 
 
