@@ -316,6 +316,7 @@ def _numeric(data: pd.DataFrame, var: str, factor: bool) -> np.ndarray:
 
 def _levels(comp: _Comp, x: np.ndarray) -> tuple[list[float], float | None]:
     """Levels of a factor in the sample and its base level (None: no base)."""
+    x = x[~np.isnan(x)]
     if np.any(x < 0):
         raise StataError(f"{comp.var}:  factor variables may not contain negative values", 452)
     if np.any(x != np.floor(x)):
