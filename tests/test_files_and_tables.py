@@ -564,3 +564,15 @@ def test_import_then_export_reproduces_the_csv_values(tmp_path):
     source = SHARED_CSV.read_text().splitlines()
     assert ours[0] == source[0].replace('"', "")
     assert ours[1:] == source[1:]
+
+
+def test_list_too_wide_for_the_screen_uses_blocks():
+    sh = Shell()
+    sh.run("use hsb")
+    out = lines(sh.run("list in 1"))
+    assert all(len(ln) <= 80 for ln in out)
+    assert out[1] == "    1. | id   | minority | female |    ses | mathach | size | sector | pracad |"
+    assert out[2] == "       | 1224 |        0 |      1 | -1.528 |   5.876 |  842 |      0 |    .35 |"
+    assert out[4].split() == ["|", "disclim", "|", "himinty", "|", "meanses", "|"]
+    assert out[5].split() == ["|", "1.597", "|", "0", "|", "-.428", "|"]
+    assert out[0] == out[-1] == "       +" + "-" * 70 + "+"

@@ -167,11 +167,16 @@ def _cell(value: object, fmt: str) -> str:
     return fmt_num(float(value), fmt).strip()
 
 
+LINE_WIDTH = 80
+
+
 @renders(ListTable)
 def list_table(t: ListTable) -> str:
     """Stata's boxed listing: strings left-aligned, numbers right-aligned, a rule every 5 rows.
 
     Observation numbers are as wide as the dataset's largest (``  1.`` with 10-99 observations).
+    When the table would be wider than the screen, each observation becomes a block of
+    ``name | name`` / ``value | value`` line pairs instead, as Stata does.
     """
     if not t.obs:
         return ""
@@ -182,8 +187,10 @@ def list_table(t: ListTable) -> str:
         left = c.fmt.endswith("s")
         cols.append((abbrev(c.name, 32), cells, w, left))
     numw = len(str(max(t.nobs, 1))) + 2
-    inner = "   ".join(" " * w for _, _, w, _ in cols)
     indent = " " * (numw + 1)
+    inner = "   ".join(" " * w for _, _, w, _ in cols)
+    if len(indent) + len(inner) + 4 > LINE_WIDTH:
+        return _list_blocks(t, cols, numw)
     top = indent + "+" + "-" * (len(inner) + 2) + "+"
     sep = indent + "|" + "-" * (len(inner) + 2) + "|"
     head = indent + "| " + "   ".join(n.rjust(w) if not left else n.ljust(w)
@@ -197,6 +204,37 @@ def list_table(t: ListTable) -> str:
         lines.append(f"{obs}.".rjust(numw) + " | " + cells + " |")
     lines.append(top.replace("|", "+"))
     return "\n".join(lines)
+
+
+def _list_blocks(t: ListTable, cols: list, numw: int) -> str:
+    """One box per observation, its variables packed into rows of ``| name | name |`` pairs."""
+    indent = " " * (numw + 1)
+    room = LINE_WIDTH - len(indent) - 4
+    lines = [""]
+    for k, obs in enumerate(t.obs):
+        packed: list[list[tuple[str, str]]] = [[]]
+        used = 0
+        for name, cells, _, left in cols:
+            w = max(len(name), len(cells[k]))
+            pair = ((name.ljust(w), cells[k].ljust(w)) if left
+                    else (name.rjust(w), cells[k].rjust(w)))
+            if packed[-1] and used + 3 + w > room:
+                packed.append([])
+                used = 0
+            used += (3 if packed[-1] else 0) + w
+            packed[-1].append(pair)
+        rows = [(" | ".join(p[0] for p in row), " | ".join(p[1] for p in row)) for row in packed]
+        width = max(len(names) for names, _ in rows) + 2
+        lines.append(indent + "+" + "-" * width + "+")
+        for j, (names, values) in enumerate(rows):
+            if j:
+                lines.append(indent + "|" + "-" * width + "|")
+            label = f"{obs}.".rjust(numw) + " " if j == 0 else indent
+            lines.append(label + "| " + names.ljust(width - 2) + " |")
+            lines.append(indent + "| " + values.ljust(width - 2) + " |")
+        lines.append(indent + "+" + "-" * width + "+")
+        lines.append("")
+    return "\n".join(lines[:-1])
 
 
 # -- correlate -----------------------------------------------------------------------------------
