@@ -21,8 +21,8 @@ from hlmshell.session import Results, Session
 from hlmshell.varlist import expand, new_name
 
 
-def _levels(values: np.ndarray, keep_missing: bool) -> tuple[np.ndarray, list, np.ndarray]:
-    """(kept mask, sorted distinct values, code of each kept value).
+def _levels(values: np.ndarray, keep_missing: bool) -> tuple[list, np.ndarray]:
+    """(sorted distinct values, code of each value kept); missing values are kept if asked.
 
     Missing numbers sort last; the empty string (string missing) sorts first, as in Stata.
     """
@@ -39,7 +39,7 @@ def _levels(values: np.ndarray, keep_missing: bool) -> tuple[np.ndarray, list, n
     kept = values[keep]
     codes = np.array([lookup["." if isinstance(v, float) and np.isnan(v) else v] for v in kept],
                      dtype=int)
-    return keep, distinct, codes
+    return distinct, codes
 
 
 def _title(session: Session, name: str) -> str:
@@ -87,7 +87,7 @@ def tabulate(session: Session, cmd: Command) -> list:
 
 def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool) -> OneWayTable:
     name = names[0]
-    _, distinct, codes = _levels(column_values(session.data, name)[rows], missing)
+    distinct, codes = _levels(column_values(session.data, name)[rows], missing)
     if not len(codes):
         raise StataError("no observations", 2000)
     freqs = np.bincount(codes, minlength=len(distinct))
@@ -101,8 +101,8 @@ def _two_way(session: Session, names: list[str], rows: np.ndarray, missing: bool
     a_ok = np.ones(len(a), bool) if missing else (a != "" if a.dtype == object else ~np.isnan(a))
     b_ok = np.ones(len(b), bool) if missing else (b != "" if b.dtype == object else ~np.isnan(b))
     both = a_ok & b_ok
-    _, row_values, row_codes = _levels(a[both], True)
-    _, col_values, col_codes = _levels(b[both], True)
+    row_values, row_codes = _levels(a[both], True)
+    col_values, col_codes = _levels(b[both], True)
     if not len(row_codes):
         raise StataError("no observations", 2000)
     counts = np.zeros((len(row_values), len(col_values)), dtype=np.int64)
