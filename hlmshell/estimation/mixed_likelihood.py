@@ -1,8 +1,11 @@
 """Profiled (ML) and restricted (REML) log likelihood from the per-group cross-products.
 
-With V = σ²(I + ZΛΛ'Z') and M_g = I + Λ'Z_g'Z_gΛ = L_g L_g', Woodbury gives
-    [X y]'V̄⁻¹[X y] = [X y]'[X y] − Σ_g C_g'C_g,  C_g = L_g⁻¹Λ'Z_g'[X y],   log|V̄| = Σ_g log|M_g|,
-so one evaluation costs O(G m³) (batched Cholesky on a (G, m, m) array) and never sees the rows.
+With V = σ²V̄, V̄ = I + ZΛΛ'Z' and M = I + Λ'Z'ZΛ, Woodbury gives
+    [X y]'V̄⁻¹[X y] = [X y]'[X y] − C'C,  C = L⁻¹Λ'Z'[X y],   log|V̄| = log|M| = 2 Σ log diag L,
+with LL' = M. For a two-level model M is block diagonal over groups. For nested models, M is
+factored by eliminating the innermost groups first: each group's block is Cholesky-factored and its
+Schur complement is added to its parent's block, as in lme4's sparse factorisation, so that no fill-in
+occurs. Every step is a batched operation on stacked (groups, q, q) arrays.
 """
 
 from __future__ import annotations
@@ -19,25 +22,26 @@ LOG2PI = math.log(2.0 * math.pi)
 
 @dataclass
 class Core:
-    """Everything a likelihood needs at one Λ (σ² not yet chosen)."""
+    """Everything a likelihood needs at one Λ (σ² not yet chosen), plus the factors BLUPs reuse."""
 
     logdet_M: float
     XtVX: np.ndarray  # X'V̄⁻¹X
     beta: np.ndarray  # GLS
     r2: float  # penalised residual sum of squares (y−Xβ)'V̄⁻¹(y−Xβ)
     logdet_XtVX: float
-    L: np.ndarray  # (G, m, m) Cholesky factors of M_g
-    Lam: np.ndarray  # (m, m) block relative factor
+    lams: list[np.ndarray]  # per effect level: block-diagonal Λ of its equations
+    store: list[tuple[np.ndarray, np.ndarray, np.ndarray]]  # per effect level: (L, C_anc, C_xy)
 
 
-def block_lambda(layout: Layout, factors: list[np.ndarray]) -> np.ndarray:
-    """The m x m block-diagonal relative factor shared by all top-level groups."""
-    Lam = np.zeros((layout.m, layout.m))
-    for s, F in zip(layout.slots, factors):
-        for j in range(s.reps):
-            b = s.base + j * s.stride
-            Lam[b:b + s.q, b:b + s.q] = F
-    return Lam
+def level_lambdas(layout: Layout, factors: list[np.ndarray]) -> list[np.ndarray]:
+    out = []
+    for el in layout.elevels:
+        lam = np.zeros((el.Q, el.Q))
+        for i, off in zip(el.eqs, el.offsets):
+            q = factors[i].shape[0]
+            lam[off:off + q, off:off + q] = factors[i]
+        out.append(lam)
+    return out
 
 
 SMALL_M = 12  # up to this block size the column loops below beat LAPACK's per-matrix overhead
@@ -91,18 +95,40 @@ def forward_batched(L: np.ndarray, R: np.ndarray) -> np.ndarray:
 def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
     """None when a matrix is not positive definite (the caller treats it as ll = -inf)."""
     p = layout.p
-    Lam = block_lambda(layout, factors)
-    M = sandwich(Lam, layout.ZtZ)
-    M += np.eye(layout.m)
-    try:
-        L = cholesky_batched(M)
-    except np.linalg.LinAlgError:
-        return None
-    R = left_mult_T(Lam, layout.ZtXy)
-    C = forward_batched(L, R)
-    Cf = C.reshape(-1, p + 1)
-    S = layout.XytXy - Cf.T @ Cf
-    logdet_M = 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
+    lams = level_lambdas(layout, factors)
+    corr = np.zeros((p + 1, p + 1))
+    logdet_M = 0.0
+    store: list = [None] * len(lams)
+    if lams:
+        F = layout.ZZ.shape[1]
+        lam_ext = np.zeros((F, F))
+        pos = 0
+        for lam in reversed(lams):
+            lam_ext[pos:pos + lam.shape[0], pos:pos + lam.shape[0]] = lam
+            pos += lam.shape[0]
+        ZZ = sandwich(lam_ext, layout.ZZ)
+        ZXY = left_mult_T(lam_ext, layout.ZXY)
+        for j in range(len(lams) - 1, -1, -1):
+            el = layout.elevels[j]
+            Q = el.Q
+            D = ZZ[:, :Q, :Q] + np.eye(Q)
+            try:
+                L = cholesky_batched(D)
+            except np.linalg.LinAlgError:
+                return None
+            C = forward_batched(L, np.concatenate([ZZ[:, :Q, Q:], ZXY[:, :Q, :]], axis=2))
+            A = ZZ.shape[1] - Q
+            CA, CXY = C[:, :, :A], C[:, :, A:]
+            flat = CXY.reshape(-1, p + 1)
+            corr += flat.T @ flat
+            logdet_M += 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
+            store[j] = (L, CA, CXY)
+            if j:
+                S_ZZ = ZZ[:, Q:, Q:] - np.einsum("gqa,gqb->gab", CA, CA)
+                S_ZXY = ZXY[:, Q:, :] - np.einsum("gqa,gqc->gac", CA, CXY)
+                ZZ = np.add.reduceat(S_ZZ[el.order], el.starts, axis=0)
+                ZXY = np.add.reduceat(S_ZXY[el.order], el.starts, axis=0)
+    S = layout.XytXy - corr
     XtVX = S[:p, :p]
     XtVy = S[:p, p]
     if p:
@@ -118,7 +144,7 @@ def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
     r2 = float(S[p, p] - XtVy @ beta)
     if not (r2 > 0 and np.isfinite(logdet_M)):
         return None
-    return Core(logdet_M, XtVX, beta, r2, logdet_XtVX, L, Lam)
+    return Core(logdet_M, XtVX, beta, r2, logdet_XtVX, lams, store)
 
 
 def profiled_ll(c: Core, n: int, p: int, reml: bool) -> float:
