@@ -184,3 +184,14 @@ def test_header_layout_matches_stata():
     lines = header_lines(h)
     assert lines[2] == "       Model |  .026396014         3  .008798671   Prob > F        =    0.0115"
     assert lines[5] == "       Total |  .277679459       113   .00245734   Root MSE        =     .0478"
+
+
+def test_baselevels_and_noheader_on_replay():
+    _, text, rcs = _session("quietly regress mathach c.ses##i.sector", "regress, baselevels noheader")
+    assert rcs == [0, 0, 0]
+    assert "Source |" not in text
+    lines = text.splitlines()
+    i = lines.index("      sector |")
+    assert lines[i + 1] == "          0  |          0  (base)"
+    assert lines[i + 2].startswith("          1  |   1.949726")
+    assert "          0  |          0  (base)" in lines[i + 4:i + 6]

@@ -1,4 +1,4 @@
-"""``regress depvar [indepvars] [if] [in] [, noconstant level(#)]``: linear regression by OLS.
+"""``regress depvar [indepvars] [if] [in] [, noconstant level(#) baselevels noheader]``: OLS.
 
 Typed without a varlist after a ``regress``, it replays the last results (``regress, level(90)``).
 Posts e() as Stata's ``regress`` does: the scalars N df_m df_r F r2 rmse mss rss r2_a ll ll_0 rank,
@@ -53,25 +53,27 @@ def _level(opts: Options, default: float = 95.0) -> float:
     return level
 
 
-def coef_rows(design: Design, fit: OLSFit, level: float) -> tuple[CoefRow, ...]:
-    """Rows in Stata's layout: base levels hidden, factor terms with several rows grouped.
+def coef_rows(design: Design, fit: OLSFit, level: float, *,
+              baselevels: bool = False) -> tuple[CoefRow, ...]:
+    """Rows in Stata's layout: base levels hidden (unless ``baselevels``), factor terms grouped.
 
     A factor main effect with a single row prints compactly (``1.sector``); interaction levels always
     print under their term (``sector#c.ses`` / ``1``), as in Stata.
     """
+    visible = [c for c in design.columns if baselevels or not c.base]
     shown: dict[str, int] = {}
-    for c in design.columns:
-        if not c.base:
-            shown[c.term] = shown.get(c.term, 0) + 1
+    for c in visible:
+        shown[c.term] = shown.get(c.term, 0) + 1
     position = {j: i for i, j in enumerate(design.estimable)}
     rows = []
     for j, c in enumerate(design.columns):
-        if c.base:
+        if c.base and not baselevels:
             continue
         grouped = (c.kind == "interaction" and c.level != "") or (c.kind == "factor" and shown[c.term] > 1)
         label, term = (c.level, c.term) if grouped else (c.label, "")
-        if c.omitted:
-            rows.append(CoefRow(label=label, term=term, status="empty" if c.empty else "omitted"))
+        if not c.estimable:
+            status = "base" if c.base else "empty" if c.empty else "omitted"
+            rows.append(CoefRow(label=label, term=term, status=status))
             continue
         i = position[j]
         st = coef_stats(float(fit.beta[i]), float(np.sqrt(fit.V[i, i])), level=level, df=fit.df_r)
@@ -80,12 +82,29 @@ def coef_rows(design: Design, fit: OLSFit, level: float) -> tuple[CoefRow, ...]:
     return tuple(rows)
 
 
-def regress_output(model: RegressModel, level: float | None = None) -> RegressOutput:
+@dataclass
+class Display:
+    """Display options shared by estimation and replay."""
+
+    level: float = 95.0
+    baselevels: bool = False
+    noheader: bool = False
+
+
+def _display(opts: Options, level: float = 95.0) -> Display:
+    return Display(level=_level(opts, level), baselevels=opts.take("baselevels"),
+                   noheader=opts.take("noheader", 5))
+
+
+def regress_output(model: RegressModel, display: Display | None = None) -> RegressOutput:
+    """The printed results of a fit (``display`` defaults to the level it was fitted with)."""
     fit = model.fit
-    level = model.level if level is None else level
-    header = RegressHeader(mss=fit.mss, rss=fit.rss, df_m=fit.df_m, df_r=fit.df_r, n_obs=fit.n, F=fit.F,
-                           p_F=fit.p_F, r2=fit.r2, r2_a=fit.r2_a, rmse=fit.rmse)
-    return RegressOutput(header, CoefTable(model.depvar, coef_rows(model.design, fit, level), level))
+    display = display or Display(level=model.level)
+    header = None if display.noheader else RegressHeader(
+        mss=fit.mss, rss=fit.rss, df_m=fit.df_m, df_r=fit.df_r, n_obs=fit.n, F=fit.F, p_F=fit.p_F,
+        r2=fit.r2, r2_a=fit.r2_a, rmse=fit.rmse)
+    rows = coef_rows(model.design, fit, display.level, baselevels=display.baselevels)
+    return RegressOutput(header, CoefTable(model.depvar, rows, display.level))
 
 
 def post_results(cmdline: str, model: RegressModel, sample: np.ndarray) -> EResults:
@@ -114,12 +133,13 @@ def _replay(session: Session, opts: Options) -> RegressOutput:
     e = session.e
     if e is None or e.cmd != "regress" or not isinstance(e.model, RegressModel):
         raise StataError("last estimates not found", 301)
-    level = _level(opts, e.model.level)
+    display = _display(opts, e.model.level)
     opts.finish()
-    return regress_output(e.model, level)
+    return regress_output(e.model, display)
 
 
-@command("regress", 3, usage="regress depvar [indepvars] [if] [in] [, noconstant level(#)]")
+@command("regress", 3, usage="regress depvar [indepvars] [if] [in] [, noconstant level(#) "
+                             "baselevels noheader]")
 def regress(session: Session, cmd: Command) -> list:
     """Linear regression (ordinary least squares)."""
     syn = parse_syntax(cmd.rest, allow_exp=False)
@@ -129,7 +149,7 @@ def regress(session: Session, cmd: Command) -> list:
     if syn.using is not None:
         raise StataError("using not allowed", 101)
     noconstant = opts.take("noconstant", 5)
-    level = _level(opts)
+    display = _display(opts)
     opts.finish()
     if not syn.anything:
         raise StataError("varlist required", 100)
@@ -155,7 +175,7 @@ def regress(session: Session, cmd: Command) -> list:
 
     y = data.loc[sample, depvar].to_numpy(dtype=float)
     fit = fit_ols(y, design.X, constant=not noconstant)
-    model = RegressModel(fit=fit, design=design, depvar=depvar, level=level, spec=indep_spec,
+    model = RegressModel(fit=fit, design=design, depvar=depvar, level=display.level, spec=indep_spec,
                          constant=not noconstant)
     session.e = post_results(f"regress{cmd.rest}", model, sample)
-    return [*(Text(note) for note in design.notes), regress_output(model)]
+    return [*(Text(note) for note in design.notes), regress_output(model, display)]

@@ -48,4 +48,5 @@ def coef_lines(output: RegressOutput) -> list[str]:
 
 @renders(RegressOutput)
 def render_regress(output: RegressOutput) -> str:
-    return "\n".join(["", *header_lines(output.header), "", *coef_lines(output)])
+    head = [] if output.header is None else ["", *header_lines(output.header)]
+    return "\n".join([*head, "", *coef_lines(output)])

@@ -28,10 +28,10 @@ class RegressHeader:
 
 @dataclass(frozen=True)
 class RegressOutput:
-    """Everything ``regress`` prints: header, then the coefficient table with t statistics.
+    """Everything ``regress`` prints: header (None with ``noheader``), then the coefficient table.
 
     The rows of ``coefs`` carry the t statistic in ``CoefRow.z``.
     """
 
-    header: RegressHeader
+    header: RegressHeader | None
     coefs: CoefTable
