@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from hlmshell import __version__
-from hlmshell.dofile import ExitRequest, read_script, run_commands, run_script
+from hlmshell.dofile import ExitRequest, read_script, run_commands, run_script, user_path
 from hlmshell.errors import StataError
 from hlmshell.parser import logical_lines
 from hlmshell.session import Session
@@ -39,9 +38,7 @@ def exit_status(rc: int) -> int:
 
 
 def _run_file(session: Session, name: str) -> int:
-    path = Path(name).expanduser()
-    if not path.is_absolute():
-        path = session.cwd / path
+    path = user_path(session.cwd, name)
     try:
         if not path.is_file():
             raise StataError(f"file {name} not found", 601)

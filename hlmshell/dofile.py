@@ -86,16 +86,24 @@ def run_script(session: Session, text: str, *, echo: bool = True, stop: bool = T
     return rc
 
 
+def user_path(cwd: Path, name: str) -> Path:
+    """``name`` as a path: ``~`` expanded when it can be, relative names taken from ``cwd``."""
+    path = Path(name)
+    try:
+        path = path.expanduser()
+    except RuntimeError:        # ~nosuchuser, or no home directory: keep the name as typed
+        pass
+    return path if path.is_absolute() else cwd / path
+
+
 def resolve_dofile(session: Session, name: str) -> Path:
     """The file ``do name`` means: relative to the session's directory, ``.do`` added if no suffix."""
     name = unquote(name)
     if not name:
         raise StataError("invalid file specification", 198)
-    path = Path(name).expanduser()
+    path = user_path(session.cwd, name)
     if not path.suffix:
         path = path.with_suffix(".do")
-    if not path.is_absolute():
-        path = session.cwd / path
     if not path.is_file():
         raise StataError(f"file {name if Path(name).suffix else name + '.do'} not found", 601)
     return path

@@ -20,7 +20,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 
 from hlmshell import __version__, commands
 from hlmshell.dispatcher import run_line
-from hlmshell.dofile import ExitRequest
+from hlmshell.dofile import ExitRequest, user_path
 from hlmshell.errors import StataError
 from hlmshell.parser import logical_lines, needs_continuation, parse_command
 from hlmshell.session import Session
@@ -126,9 +126,7 @@ class ShellCompleter(Completer):
 
     def _files(self, word: str) -> Iterable[Completion]:
         folder, _, stem = word.rpartition("/")
-        base = Path(folder or ".").expanduser()
-        if not base.is_absolute():
-            base = self.session.cwd / base
+        base = user_path(self.session.cwd, folder or ".")
         try:
             entries = sorted(base.iterdir())
         except OSError:

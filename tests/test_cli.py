@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from hlmshell import commands
 from hlmshell.dispatcher import run_line

@@ -157,7 +157,8 @@ if __name__ == "__main__":        # list every failing line instead of stopping 
                 continue
             problem = check(line)
             if problem:
-                key = problem.splitlines()[-2] if problem.count("\n") > 1 else problem
+                detail = problem.splitlines()[-2] if problem.count("\n") > 1 else problem
+                key = f"{line.split()[0] if line.split() else ''} {detail}"
                 seen.setdefault(key, f"{line!r}\n    {problem}")
     for report in seen.values():
         print(report, "\n")

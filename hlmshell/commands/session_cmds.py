@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from pathlib import Path
 
 from hlmshell import commands
 from hlmshell.commands import command
-from hlmshell.dofile import ExitRequest, ScriptFailed, read_script, resolve_dofile, run_script
+from hlmshell.dofile import (ExitRequest, ScriptFailed, read_script, resolve_dofile, run_script,
+                              user_path)
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.parser import Command, parse_syntax, unquote
 from hlmshell.render import Text
@@ -142,12 +142,10 @@ def _log_using(session: Session, rest: str) -> Text:
     if name in session.out.logs:
         raise StataError("log file already open", 604)
     shown = unquote(filename)
-    path = Path(shown).expanduser()
+    path = user_path(session.cwd, shown)
     if not path.suffix:
         path = path.with_suffix(".log")
         shown += ".log"
-    if not path.is_absolute():
-        path = session.cwd / path
     if path.exists() and not (append or replace):
         raise StataError(f"file {shown} already exists", 602)
     try:
@@ -261,9 +259,7 @@ def _help_index() -> str:
 def cd(session: Session, cmd: Command) -> Text:
     """Change the working directory (files are read and written relative to it)."""
     target = unquote(cmd.rest.strip())
-    path = Path(target).expanduser() if target else Path.home()
-    if not path.is_absolute():
-        path = session.cwd / path
+    path = user_path(session.cwd, target or "~")
     if not path.is_dir():
         raise StataError(f"unable to change to {target or path}", 170)
     path = path.resolve()
