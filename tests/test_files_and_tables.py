@@ -576,3 +576,19 @@ def test_list_too_wide_for_the_screen_uses_blocks():
     assert out[4].split() == ["|", "disclim", "|", "himinty", "|", "meanses", "|"]
     assert out[5].split() == ["|", "1.597", "|", "0", "|", "-.428", "|"]
     assert out[0] == out[-1] == "       +" + "-" * 70 + "+"
+
+
+def test_missing_values_in_sum_and_tab():
+    sh = Shell()
+    sh.s.set_data(pd.DataFrame({"x": [1.0, 2.0, np.nan, 2.0], "s": ["a", "", "b", "a"]}))
+    row = lines(sh.run("sum x"))[-1]
+    assert row == "           x |          3    1.666667    .5773503          1          2"
+    assert [ln.split("|")[0].strip() for ln in lines(sh.run("tab x"))[2:4]] == ["1", "2"]
+    out = lines(sh.run("tab x, missing"))
+    assert out[4] == "          . |          1       25.00      100.00"
+    assert [ln.split("|")[0].strip() for ln in lines(sh.run("tab s, m"))[2:5]] == ["", "a", "b"]
+    assert sh.s.r.scalars == {"N": 4.0, "r": 3.0}
+    sh.run("tab x, gen(d)")
+    assert sh.s.data["d1"].tolist()[:2] == [1.0, 0.0] and np.isnan(sh.s.data["d1"][2])
+    table = lines(sh.run("tab x s"))
+    assert table[-1].split() == ["Total", "|", "2", "|", "2"]
