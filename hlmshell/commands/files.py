@@ -53,7 +53,7 @@ def use(session: Session, cmd: Command) -> None:
     return None
 
 
-@command("save", 4, usage="save [filename] [, replace]")
+@command("save", 2, usage="save [filename] [, replace]")
 def save(session: Session, cmd: Command) -> Text:
     """Save the data in memory as a Stata dataset (.dta)."""
     syn = parse_syntax(cmd.rest, allow_exp=False)
@@ -77,7 +77,7 @@ def save(session: Session, cmd: Command) -> Text:
     return Text("\n".join(notes))
 
 
-@command("import", 3, usage="import delimited [using] filename [, clear varnames(1|nonames) "
+@command("import", 6, usage="import delimited [using] filename [, clear varnames(1|nonames) "
                             "delimiters(\"chars\") asdouble]")
 def import_(session: Session, cmd: Command) -> Text:
     """Read a comma- or tab-separated text file (import delimited)."""
@@ -106,7 +106,7 @@ def import_(session: Session, cmd: Command) -> Text:
                 f"{len(data):,} obs)")
 
 
-@command("export", 3, usage="export delimited [varlist] using filename [, replace delimiter(char)]")
+@command("export", 6, usage="export delimited [varlist] using filename [, replace delimiter(char)]")
 def export(session: Session, cmd: Command) -> Text:
     """Write the data (or some variables) to a comma-separated text file (export delimited)."""
     kind, _, rest = cmd.rest.strip().partition(" ")
@@ -164,7 +164,7 @@ def preserve(session: Session, cmd: Command) -> None:
     return None
 
 
-@command("restore", 3, usage="restore [, not preserve]")
+@command("restore", 7, usage="restore [, not preserve]")
 def restore(session: Session, cmd: Command) -> None:
     """Put back the data saved by preserve (, not: forget it; , preserve: keep it for later)."""
     syn = parse_syntax(cmd.rest, allow_exp=False)
