@@ -195,3 +195,17 @@ def test_baselevels_and_noheader_on_replay():
     assert lines[i + 1] == "          0  |          0  (base)"
     assert lines[i + 2].startswith("          1  |   1.949726")
     assert "          0  |          0  (base)" in lines[i + 4:i + 6]
+
+
+def test_predict_and_estimates_replay(hsb):
+    s, text, rcs = _session("quietly regress mathach c.ses##i.sector", "predict yhat",
+                            "predict r, residuals", "estimates store ols", "estimates replay ols")
+    assert rcs == [0] * 6
+    X = np.column_stack([hsb["ses"], hsb["sector"] == 1, (hsb["sector"] == 1) * hsb["ses"],
+                         np.ones(len(hsb))]).astype(float)
+    beta, *_ = np.linalg.lstsq(X, hsb["mathach"].to_numpy(), rcond=None)
+    np.testing.assert_allclose(s.data["yhat"], X @ beta, rtol=1e-10)
+    np.testing.assert_allclose(s.data["r"], hsb["mathach"] - X @ beta, atol=1e-10)
+    replayed = text.split("Model ols")[-1]
+    assert "      Source |       SS           df       MS      Number of obs   =     7,185" in replayed
+    assert "sector#c.ses |" in replayed

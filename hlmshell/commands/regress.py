@@ -13,6 +13,7 @@ import numpy as np
 
 from hlmshell import varlist
 from hlmshell.commands import command
+from hlmshell.commands.replay import register_replay
 from hlmshell.errors import StataError
 from hlmshell.estimation.design import Design, build_design, model_variables
 from hlmshell.estimation.ols import OLSFit, fit_ols
@@ -29,15 +30,22 @@ from hlmshell.session import EResults, Session, StataMatrix
 class RegressModel:
     """What replay and post-estimation need beyond e(): the fit, the design and the depvar.
 
-    ``design.matrix(data)`` evaluates the same columns on any rows (for ``predict``).
+    Same interface as ``MixedModel`` for ``predict`` (``design_spec``, ``constant``, ``coef``);
+    ``design.matrix(data)`` evaluates the estimation's columns on any rows.
     """
 
     fit: OLSFit
     design: Design
     depvar: str
     level: float
-    spec: str = ""          # the indepvars as typed
+    design_spec: str = ""   # the indepvars as typed
     constant: bool = True
+
+    @property
+    def coef(self) -> dict[str, float]:
+        """Estimated coefficients by e(b) column name."""
+        return {self.design.columns[j].name: float(b)
+                for j, b in zip(self.design.estimable, self.fit.beta)}
 
 
 def _level(opts: Options, default: float = 95.0) -> float:
@@ -138,6 +146,9 @@ def _replay(session: Session, opts: Options) -> RegressOutput:
     return regress_output(e.model, display)
 
 
+register_replay("regress", lambda session, e: regress_output(e.model))
+
+
 @command("regress", 3, usage="regress depvar [indepvars] [if] [in] [, noconstant level(#) "
                              "baselevels noheader]")
 def regress(session: Session, cmd: Command) -> list:
@@ -175,7 +186,7 @@ def regress(session: Session, cmd: Command) -> list:
 
     y = data.loc[sample, depvar].to_numpy(dtype=float)
     fit = fit_ols(y, design.X, constant=not noconstant)
-    model = RegressModel(fit=fit, design=design, depvar=depvar, level=display.level, spec=indep_spec,
-                         constant=not noconstant)
+    model = RegressModel(fit=fit, design=design, depvar=depvar, level=display.level,
+                         design_spec=indep_spec, constant=not noconstant)
     session.e = post_results(f"regress{cmd.rest}", model, sample)
     return [*(Text(note) for note in design.notes), regress_output(model, display)]
