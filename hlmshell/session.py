@@ -53,6 +53,7 @@ class EResults(Results):
     sample: np.ndarray | None = None
     model: Any = None
     functions: list[str] = field(default_factory=lambda: ["sample"])
+    test_constraints: list[Any] = field(default_factory=list)   # for ``test ..., accumulate``
 
     @property
     def cmd(self) -> str:

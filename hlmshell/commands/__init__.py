@@ -27,6 +27,7 @@ class Spec:
 
 
 REGISTRY: dict[str, Spec] = {}
+_loaded = False
 
 
 def command(name: str, min_abbrev: int | None = None, *, aliases: tuple[str, ...] = (),
@@ -48,13 +49,15 @@ def command(name: str, min_abbrev: int | None = None, *, aliases: tuple[str, ...
 
 def load_all() -> None:
     """Import every module of this package so that their commands register themselves."""
+    global _loaded
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
+    _loaded = True
 
 
 def lookup(word: str) -> Spec:
     """The command ``word`` names, exactly or as an allowed abbreviation; else Stata's r(199)."""
-    if not REGISTRY:
+    if not _loaded:
         load_all()
     if word in REGISTRY:
         return REGISTRY[word]
@@ -66,6 +69,6 @@ def lookup(word: str) -> Spec:
 
 def names() -> list[str]:
     """All command names and aliases (for completion and ``help``)."""
-    if not REGISTRY:
+    if not _loaded:
         load_all()
     return sorted(REGISTRY)
