@@ -62,8 +62,9 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, 
              on_iteration: Callable[[int, float], None] | None = None) -> OptResult:
     """Maximise f (which returns -inf where undefined)."""
     it = 0
+    f0 = f(x0)
     if on_iteration is not None:
-        on_iteration(it, f(x0))
+        on_iteration(it, f0)
 
     def neg(x: np.ndarray) -> float:
         v = f(x)
@@ -75,8 +76,11 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, 
         if on_iteration is not None:
             on_iteration(it, f(xk))
 
+    # finite-difference gradients carry noise of about eps·|f|/h, so BFGS stops at a gradient
+    # tolerance relative to |f|; the Newton polish below then converges tightly
+    gtol = 1e-9 * max(1.0, abs(f0))
     res = optimize.minimize(neg, x0, jac=lambda x: gradient(neg, x), method="BFGS", callback=cb,
-                            options={"gtol": 1e-6, "maxiter": maxiter})
+                            options={"gtol": gtol, "maxiter": maxiter})
     x = res.x
     fx = f(x)
     # Newton polish with a numerical Hessian and step halving
