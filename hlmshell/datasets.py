@@ -100,10 +100,10 @@ def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str]) -> None:
 
 # -- delimited text -------------------------------------------------------------------------------
 def read_delimited(path: Path, *, delimiter: str | None, header: bool,
-                   asdouble: bool) -> pd.DataFrame:
+                   asdouble: bool, case: str = "lower") -> pd.DataFrame:
     """A text file as Stata's ``import delimited`` stores it.
 
-    Names are lower-cased; whole-number columns become integers; other numeric columns are stored as
+    Names are lower-cased (``case`` "preserve" or "upper" as Stata's ``case()``); whole-number columns become integers; other numeric columns are stored as
     ``float`` (rounded to single precision, then held as float64) unless ``asdouble``; everything else
     is a string.
     """
@@ -113,7 +113,7 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise StataError(f"file {path.name} could not be read", 603) from exc
     if header:
-        names = [_clean_name(str(c), k) for k, c in enumerate(raw.columns)]
+        names = [_clean_name(str(c), k, case) for k, c in enumerate(raw.columns)]
     else:
         names = [f"v{k + 1}" for k in range(raw.shape[1])]
     out = {}
@@ -122,8 +122,9 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
     return pd.DataFrame(out)
 
 
-def _clean_name(name: str, k: int) -> str:
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name.strip().lower())[:32]
+def _clean_name(name: str, k: int, case: str) -> str:
+    name = {"lower": name.lower(), "upper": name.upper()}.get(case, name)
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name.strip())[:32]
     if not cleaned or cleaned[0].isdigit():
         return f"v{k + 1}"
     return cleaned

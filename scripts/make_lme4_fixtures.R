@@ -325,7 +325,8 @@ with_method <- function(specs, depvar) {
     s2$method <- meth
     s2$depvar <- depvar
     s2$name <- paste0(s$stem, "_", tolower(meth))
-    s2$stata <- if (meth == "REML") paste0(s$stata, if (grepl(",", s$stata)) " reml" else ", reml")
+    last_eq <- tail(strsplit(s$stata, "||", fixed = TRUE)[[1]], 1)
+    s2$stata <- if (meth == "REML") paste0(s$stata, if (grepl(",", last_eq)) " reml" else ", reml")
                 else s$stata
     out[[length(out) + 1]] <- s2
   }

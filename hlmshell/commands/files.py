@@ -78,7 +78,7 @@ def save(session: Session, cmd: Command) -> Text:
 
 
 @command("import", 6, usage="import delimited [using] filename [, clear varnames(1|nonames) "
-                            "delimiters(\"chars\") asdouble]")
+                            "delimiters(\"chars\") case(preserve|lower|upper) asdouble]")
 def import_(session: Session, cmd: Command) -> Text:
     """Read a comma- or tab-separated text file (import delimited)."""
     kind, _, rest = cmd.rest.strip().partition(" ")
@@ -90,9 +90,12 @@ def import_(session: Session, cmd: Command) -> Text:
     asdouble = syn.options.take("asdouble", 8)
     names = syn.options.take_arg("varnames", 7)
     delim = syn.options.take_arg("delimiters", 5)
+    case = syn.options.take_arg("case", 4) or "lower"
     syn.options.finish()
     if names not in (None, "1", "nonames"):
         raise StataError("varnames() invalid", 198)
+    if case not in ("preserve", "lower", "upper"):
+        raise StataError("case() invalid", 198)
     name = syn.using if syn.using is not None else syn.anything
     if not name or (syn.using is not None and syn.anything):
         raise syntax_error()
@@ -100,7 +103,7 @@ def import_(session: Session, cmd: Command) -> Text:
     path, _ = datasets.find_input(session.cwd, name, ".csv")
     sep = None if delim is None else unquote(delim).replace("\\t", "\t").replace("tab", "\t")
     data = datasets.read_delimited(path, delimiter=sep, header=names != "nonames",
-                                   asdouble=asdouble)
+                                   asdouble=asdouble, case=case)
     _install(session, data, {}, None, changed=True)
     return Text(f"({data.shape[1]:,} var{'s' if data.shape[1] != 1 else ''}, "
                 f"{len(data):,} obs)")

@@ -151,8 +151,18 @@ def lrtest(session: Session, cmd: Command) -> Any:
             raise StataError(f"observations differ: {fmt_g(u.N).strip()} vs. {fmt_g(r.N).strip()}",
                              498)
         _same_sample(u, r)
-        if u.e.cmd != r.e.cmd:
+        # A linear regression is the mixed model with every variance component at zero: the pair
+        # is nested (on the boundary, hence the note), provided the mixed model was fitted by ML.
+        linear_in_mixed = r.e.cmd == "regress" and u.e.cmd in _MIXED_CMDS
+        if linear_in_mixed and u.e.macros.get("method") == "REML":
+            raise StataError("LR tests of a REML fit against a linear regression are not valid;\n"
+                             "refit the mixed model with option ml", 498)
+        if u.e.cmd != r.e.cmd and not linear_in_mixed:
             raise StataError(f"test involves different estimators: {u.e.cmd} vs. {r.e.cmd}", 498)
+        if linear_in_mixed:
+            conservative = True
+            if df_user is None:   # regress's e(rank) leaves out σ; count the variance components
+                df = u.e.scalars.get("df_c", df)
         u_dep, r_dep = u.e.macros.get("depvar", ""), r.e.macros.get("depvar", "")
         if u_dep and r_dep and u_dep.split() != r_dep.split():
             raise StataError(f"dependent variables differ: {u_dep} vs. {r_dep}", 498)
