@@ -312,6 +312,92 @@ def test_three_level_nested_matches_dense(reml):
     np.testing.assert_allclose(yhat, dense_fit, rtol=1e-8, atol=1e-8)
 
 
+def _dense_V(fit, levels_codes, eqs):
+    """Dense marginal covariance V = σ²I + Σ_e (Z_e Σ_e Z_e') ∘ [same group at the equation's level]."""
+    n = len(levels_codes[0])
+    keys = []
+    for k in range(len(levels_codes)):
+        keys.append(np.unique(np.column_stack(levels_codes[:k + 1]), axis=0, return_inverse=True)[1].ravel())
+    V = fit.sigma2 * np.eye(n)
+    parts = []
+    for e, S in zip(eqs, fit.Sigma):
+        same = keys[e.level][:, None] == keys[e.level][None, :]
+        parts.append(same)
+        V += (e.Z @ S @ e.Z.T) * same
+    return V
+
+
+def _spec_data(seed=7):
+    rng = np.random.default_rng(seed)
+    school = np.repeat(np.arange(8), 24)
+    klass = np.tile(np.repeat(np.arange(3), 8), 8)  # class codes repeat across schools
+    sub = np.tile(np.repeat(np.arange(2), 4), 24)
+    n = len(school)
+    x = rng.normal(size=n)
+    y = (1 + 0.5 * x + rng.normal(0, 1, 8)[school] + rng.normal(0, .7, 24)[school * 3 + klass]
+         + rng.normal(0, .5, 48)[(school * 3 + klass) * 2 + sub] * (1 + x)
+         + rng.normal(0, .6, 24)[school * 3 + klass] * x + rng.normal(size=n))
+    return school, klass, sub, x, y
+
+
+SPECS = {
+    # 3 grouping levels, effects at the outer and inner levels only (middle level has none)
+    "skip_middle": lambda x, one: [REEquation(0, ["_cons"], one, "identity"),
+                                   REEquation(2, ["x", "_cons"], np.column_stack([x, one[:, 0]]), "unstructured")],
+    # two equations at one level (block-diagonal covariance) under an exchangeable top level
+    "shared_level": lambda x, one: [REEquation(0, ["x", "_cons"], np.column_stack([x, one[:, 0]]), "exchangeable"),
+                                    REEquation(1, ["x"], x[:, None], "identity"),
+                                    REEquation(1, ["_cons"], one, "identity")],
+    # effects at all three levels, independent in the middle
+    "all_levels": lambda x, one: [REEquation(0, ["_cons"], one, "identity"),
+                                  REEquation(1, ["x", "_cons"], np.column_stack([x, one[:, 0]]), "independent"),
+                                  REEquation(2, ["_cons"], one, "identity")],
+}
+
+
+@pytest.mark.parametrize("reml", [False, True])
+@pytest.mark.parametrize("spec", list(SPECS))
+def test_nested_specs_match_dense(spec, reml):
+    school, klass, sub, x, y = _spec_data()
+    n = len(y)
+    one = np.ones((n, 1))
+    X = np.column_stack([x, one])
+    eqs = SPECS[spec](x, one)
+    codes = [school, klass, sub]
+    fit = fit_mixed(y, X, codes, eqs, reml=reml)
+    assert fit.converged and not fit.se_failed
+    assert fit.n_groups == [8, 24, 48]
+    V = _dense_V(fit, codes, eqs)
+    ll, b = _dense_ll(y, X, V, reml)
+    assert fit.ll == pytest.approx(ll, abs=1e-8)
+    np.testing.assert_allclose(fit.beta, b, rtol=1e-8)
+    Vi = np.linalg.inv(V)
+    XtVX = X.T @ Vi @ X
+    np.testing.assert_allclose(fit.V_beta, np.linalg.inv(XtVX), rtol=1e-8)
+    P = Vi - Vi @ X @ np.linalg.solve(XtVX, X.T @ Vi) if reml else Vi
+    r = y - X @ fit.beta
+    keys = [np.unique(np.column_stack(codes[:k + 1]), axis=0, return_inverse=True)[1].ravel() for k in range(3)]
+    for e, S, (u, se) in zip(eqs, fit.Sigma, random_effects(fit)):
+        g = keys[e.level]
+        for h in range(u.shape[0]):
+            Zh = e.Z * (g == h)[:, None]
+            GZ = S @ Zh.T
+            np.testing.assert_allclose(u[h], GZ @ Vi @ r, rtol=1e-6, atol=1e-9)
+            var = np.diag(S - GZ @ P @ GZ.T)
+            np.testing.assert_allclose(se[h], np.sqrt(var), rtol=1e-6, atol=1e-9)
+
+
+def test_no_random_effects_is_linear_regression():
+    school, klass, sub, x, y = _spec_data()
+    X = np.column_stack([x, np.ones(len(y))])
+    fit = fit_mixed(y, X, [school], [])
+    assert fit.ll == pytest.approx(fit.ll_c, abs=1e-9) and fit.df_c == 0
+    assert fit.chi2_c == pytest.approx(0, abs=1e-9)
+    assert fit.gamma_names == ["lnsig_e"]
+    b, *_ = np.linalg.lstsq(X, y, rcond=None)
+    np.testing.assert_allclose(fit.beta, b, rtol=1e-10)
+
+
 def test_blup_standard_errors_ml_and_reml(hsb):
     y, X, levels, eqs = design(hsb, ["ses", "_cons"], ["_cons"], "identity")
     for reml in (False, True):
