@@ -175,7 +175,7 @@ def fit_mixed(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray], equations:
         se_failed = True
 
     V_beta = s2 * np.linalg.inv(c.XtVX) if p else np.zeros((0, 0))
-    ll_c = ols_ll(y, X, reml)
+    ll_c = ols_ll(layout.XytXy, n, reml)
     df_c = len(gamma) - 1
     chi2_c = max(0.0, 2.0 * (ll - ll_c))
     p_c = float(stats.chi2.sf(chi2_c, df_c)) if df_c else float("nan")

@@ -53,13 +53,13 @@ class Layout:
     XytXy: np.ndarray  # (p+1, p+1)
 
 
-def _codes(values: np.ndarray) -> np.ndarray:
-    """Integer codes 0..k-1 for any hashable values (np.unique order)."""
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes 0..k-1 for any hashable values (np.unique order), and each code's first row."""
     values = np.asarray(values)
     if values.dtype == object:
         values = values.astype(str)
-    _, inv = np.unique(values, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64)
+    _, first, inv = np.unique(values, return_index=True, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64), first.astype(np.int64)
 
 
 def build_levels(levels: list[np.ndarray], n: int) -> list[LevelInfo]:
@@ -67,13 +67,13 @@ def build_levels(levels: list[np.ndarray], n: int) -> list[LevelInfo]:
     infos: list[LevelInfo] = []
     prev: np.ndarray | None = None
     for raw in levels:
-        codes = _codes(raw)
+        codes, first_row = _codes(raw)
         if codes.shape[0] != n:
             raise ValueError("level codes and data have different lengths")
-        key = codes if prev is None else _codes(prev * (int(codes.max()) + 1) + codes)
-        n_groups = int(key.max()) + 1 if n else 0
-        first_row = np.full(n_groups, n, dtype=np.int64)
-        np.minimum.at(first_row, key, np.arange(n, dtype=np.int64))
+        if prev is not None:
+            codes, first_row = _codes(prev * (int(codes.max()) + 1) + codes)
+        key = codes
+        n_groups = len(first_row)
         counts = np.bincount(key, minlength=n_groups)
         infos.append(LevelInfo(key, first_row, n_groups, int(counts.min()), float(counts.mean()),
                                int(counts.max())))
@@ -97,11 +97,12 @@ def build_layout(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo],
             starts = np.r_[0, np.flatnonzero(np.diff(parent[order])) + 1]
         elevels.append(EffectLevel(lev, eqs, [int(o) for o in offs], Q, info.n_groups, parent, starts, order))
 
-    Xy = np.empty((n, p + 1))
-    Xy[:, :p] = X
-    Xy[:, p] = y
+    XytXy = np.empty((p + 1, p + 1))
+    XytXy[:p, :p] = X.T @ X
+    XytXy[:p, p] = XytXy[p, :p] = X.T @ y
+    XytXy[p, p] = y @ y
     if not elevels:
-        return Layout(n, p, levels, elevels, np.zeros((0, 0, 0)), np.zeros((0, 0, p + 1)), Xy.T @ Xy)
+        return Layout(n, p, levels, elevels, np.zeros((0, 0, 0)), np.zeros((0, 0, p + 1)), XytXy)
     # chain columns of the innermost effect level: own effects first, then the ancestors'
     cols: list[np.ndarray] = []
     for el in reversed(elevels):
@@ -114,7 +115,8 @@ def build_layout(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo],
         for b in range(a, F):
             ZZ[:, a, b] = ZZ[:, b, a] = np.bincount(g, weights=cols[a] * cols[b], minlength=G)
     ZXY = np.empty((G, F, p + 1))
-    for a in range(F):
-        for j in range(p + 1):
-            ZXY[:, a, j] = np.bincount(g, weights=cols[a] * Xy[:, j], minlength=G)
-    return Layout(n, p, levels, elevels, ZZ, ZXY, Xy.T @ Xy)
+    for j in range(p + 1):
+        v = np.ascontiguousarray(X[:, j]) if j < p else y
+        for a in range(F):
+            ZXY[:, a, j] = np.bincount(g, weights=cols[a] * v, minlength=G)
+    return Layout(n, p, levels, elevels, ZZ, ZXY, XytXy)

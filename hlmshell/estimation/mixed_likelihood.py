@@ -167,16 +167,20 @@ def ll_at_sigma(c: Core, n: int, p: int, reml: bool, sigma2: float) -> float:
     return -0.5 * (n * (LOG2PI + math.log(sigma2)) + c.logdet_M + c.r2 / sigma2)
 
 
-def ols_ll(y: np.ndarray, X: np.ndarray, reml: bool) -> float:
-    """Comparison linear model (notes §3): regress's ll, or the REML formula with V = σ²I."""
-    n, p = X.shape
+def ols_ll(XytXy: np.ndarray, n: int, reml: bool) -> float:
+    """Comparison linear model (notes §3): regress's ll, or the REML formula with V = σ²I.
+
+    Uses the cross-products already built ([X y]'[X y]), so no second pass over the rows.
+    """
+    p = XytXy.shape[0] - 1
     if p:
-        beta, *_ = np.linalg.lstsq(X, y, rcond=None)
-        rss = float(np.sum((y - X @ beta) ** 2))
+        XtX = XytXy[:p, :p]
+        beta = np.linalg.solve(XtX, XytXy[:p, p])
+        rss = float(XytXy[p, p] - XytXy[:p, p] @ beta)
     else:
-        rss = float(y @ y)
+        rss = float(XytXy[0, 0])
     if not reml:
         return -0.5 * n * (LOG2PI + 1.0 + math.log(rss / n))
     d = n - p
-    logdet = float(np.linalg.slogdet(X.T @ X)[1]) if p else 0.0
+    logdet = float(np.linalg.slogdet(XytXy[:p, :p])[1]) if p else 0.0
     return -0.5 * d * (LOG2PI + 1.0 + math.log(rss / d)) - 0.5 * logdet
