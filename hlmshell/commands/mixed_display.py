@@ -9,7 +9,7 @@ from hlmshell.estimation.varcomp import EquationInfo, equation_rows, residual_ro
 from hlmshell.estimation.wald import coef_stats
 from hlmshell.render import Text
 from hlmshell.results.estimation import (CoefRow, CoefTable, GroupInfo, LRTestVsLinear, MixedHeader,
-                                         MixedOutput, REBlock, REParam, RETable)
+                                         REBlock, REParam, RETable)
 from hlmshell.session import EResults
 
 
@@ -26,9 +26,9 @@ def coef_rows(design: Design, beta: np.ndarray, V: np.ndarray, level: float) -> 
             continue
         grouped = c.kind == "interaction" and c.level != "" or \
             (c.kind == "factor" and shown_per_term[c.term] > 1)
-        label, term = (c.level, c.term) if grouped else (c.name, "")
+        label, term = (c.level, c.term) if grouped else (c.label, "")
         if c.omitted:
-            rows.append(CoefRow(label=label, term=term, status="omitted"))
+            rows.append(CoefRow(label=label, term=term, status="empty" if c.empty else "omitted"))
             continue
         i = position[j]
         st = coef_stats(float(beta[i]), float(np.sqrt(V[i, i])), level=level)
@@ -68,7 +68,8 @@ def re_table(e: EResults) -> RETable:
 
 
 def mixed_display(e: EResults) -> list:
-    """Header, fixed-effects table and random-effects table, honouring the display options."""
+    """Header, fixed-effects table and random-effects table, honouring noheader, nogroup, nofetable
+    and noretable."""
     model = e.model
     fit, spec = model.fit, model.spec
     groups = tuple(GroupInfo(name, n, lo, avg, hi) for name, n, lo, avg, hi in
@@ -76,11 +77,16 @@ def mixed_display(e: EResults) -> list:
     df_m = int(e.scalars["df_m"])
     chi2 = e.scalars["chi2"] if df_m else None
     p = e.scalars["p"] if df_m else None
-    header = MixedHeader(reml=fit.method == "REML", n_obs=fit.n, groups=groups, wald_df=df_m,
-                         wald_chi2=chi2, wald_p=p, ll=fit.ll)
-    coefs = CoefTable(model.depvar, coef_rows(model.design, fit.beta, fit.V_beta, spec.level),
-                      spec.level)
-    out: list = [MixedOutput(header, coefs, re_table(e))]
+    out: list = []
+    if not spec.noheader:
+        out.append(MixedHeader(reml=fit.method == "REML", n_obs=fit.n,
+                               groups=() if spec.nogroup else groups, wald_df=df_m,
+                               wald_chi2=chi2, wald_p=p, ll=fit.ll))
+    if not spec.nofetable:
+        out.append(CoefTable(model.depvar, coef_rows(model.design, fit.beta, fit.V_beta, spec.level),
+                             spec.level))
+    if not spec.noretable:
+        out.append(re_table(e))
     if fit.se_failed:
         out.append(Text("Warning: Standard-error calculation failed."))
     return out

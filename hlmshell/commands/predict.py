@@ -8,7 +8,6 @@ import pandas as pd
 from hlmshell import varlist
 from hlmshell.commands import command
 from hlmshell.errors import StataError
-from hlmshell.estimation.design import build_design
 from hlmshell.estimation.mixed import group_of_rows, random_effects
 from hlmshell.expr import row_mask
 from hlmshell.parser import Command, parse_syntax
@@ -28,20 +27,9 @@ def _statistic(syn_options) -> str:
 
 def _xb(session: Session, e: EResults) -> np.ndarray:
     """X b for every observation whose covariates are not missing (in or out of the sample)."""
-    model = e.model
-    spec = model.design_spec
-    used = [v for v in model.design.variables]
-    ok = np.ones(session.nobs, dtype=bool)
-    for v in used:
-        ok &= session.data[v].notna().to_numpy()
-    design = build_design(session.data, spec, constant=model.constant, rows=ok)
-    b = {c.name: float(model.coef[c.name]) for c in model.design.columns
-         if c.name in model.coef}
-    names = [design.columns[j].name for j in design.estimable]
-    coefs = np.array([b.get(name, 0.0) for name in names])
-    out = np.full(session.nobs, np.nan)
-    out[ok] = design.X @ coefs if len(coefs) else 0.0
-    return out
+    design = e.model.design
+    beta = np.array([e.model.coef[design.columns[j].name] for j in design.estimable])
+    return design.matrix(session.data) @ beta if len(beta) else np.zeros(session.nobs)
 
 
 def _blups(session: Session, e: EResults, stat: str) -> list[np.ndarray]:
