@@ -8,7 +8,6 @@ that a failing command leaves the session exactly as it was.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,8 +105,10 @@ class Session:
 
     # -- error safety ---------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """References to the restorable state (cheap: commands never mutate these objects in place)."""
-        return {name: copy.copy(getattr(self, name)) for name in RESTORED_ON_ERROR}
+        """The restorable state: references to frames and results (commands replace them rather than
+        mutate them), shallow copies of the small dicts and lists that commands do update in place."""
+        return {name: (value.copy() if isinstance(value, (dict, list)) else value)
+                for name in RESTORED_ON_ERROR for value in [getattr(self, name)]}
 
     def restore(self, snap: dict[str, Any]) -> None:
         for name, value in snap.items():

@@ -1,0 +1,119 @@
+"""Post-estimation after mixed that the reference log does not show: three-level ICCs, estat group,
+predict, lrtest against regress, and Stata's errors leaving the session as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hlmshell import commands
+from hlmshell.dispatcher import run_line
+from hlmshell.output import capture_output
+from hlmshell.session import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _session() -> tuple[Session, object]:
+    commands.load_all()
+    out, buf = capture_output()
+    return Session(out=out, cwd=ROOT / "data"), buf
+
+
+def _run(s: Session, buf, line: str) -> tuple[int, str]:
+    start = len(buf.getvalue())
+    rc = run_line(s, line)
+    return rc, buf.getvalue()[start:]
+
+
+def test_three_level_icc_is_cumulative_variance_share() -> None:
+    s, buf = _session()
+    assert run_line(s, "import delimited pastes.csv") == 0
+    assert run_line(s, "qui mixed strength || batch: || cask:") == 0
+    rc, text = _run(s, buf, "estat icc")
+    assert rc == 0 and "Intraclass correlation" in text
+    assert "                       batch |" in text and "                  cask|batch |" in text
+    v = np.exp(2 * s.e.model.fit.gamma)            # batch, cask, residual variances
+    assert s.r.scalars["icc3"] == pytest.approx(v[0] / v.sum())            # outermost: r(icc3)
+    assert s.r.scalars["icc2"] == pytest.approx((v[0] + v[1]) / v.sum())   # innermost: r(icc2)
+    rc, text = _run(s, buf, "estat group")
+    assert rc == 0
+    assert "          batch |         10          6        6.0          6" in text
+    assert "           cask |         30          2        2.0          2" in text
+
+
+def test_predict_fitted_and_residuals_add_up() -> None:
+    s, buf = _session()
+    run_line(s, "use hsb")
+    run_line(s, "qui mixed mathach ses || id: ses, cov(unstr)")
+    for line in ("predict xb", "predict fit, fitted", "predict res, residuals", "predict u1 u0, reffects",
+                 "predict rs, rstandard"):
+        assert run_line(s, line) == 0, line
+    d = s.data
+    assert np.allclose(d.fit, d.xb + d.u0 + d.u1 * d.ses)
+    assert np.allclose(d.res, d.mathach - d.fit)
+    assert np.allclose(d.rs, d.res / np.sqrt(s.e.model.fit.sigma2))
+    b = s.e.matrices["b"].values.reshape(-1)
+    assert np.allclose(d.xb, b[1] + b[0] * d.ses)
+    # BLUPs average to about zero over schools
+    assert abs(d.groupby("id").u0.first().mean()) < 1e-6
+    rc, text = _run(s, buf, "predict a b c, reffects")
+    assert rc == 103 and "r(103);" in text
+    assert _run(s, buf, "predict xb")[0] == 110
+
+
+def test_lrtest_linear_regression_within_mixed_is_the_lr_test_vs_linear_model() -> None:
+    s, buf = _session()
+    run_line(s, "use hsb")
+    run_line(s, "qui regress mathach ses")
+    run_line(s, "est store ols")
+    run_line(s, "qui mixed mathach ses || id:")
+    rc, text = _run(s, buf, "lrtest ols .")
+    assert rc == 0
+    assert s.r.scalars["df"] == 1
+    assert s.r.scalars["chi2"] == pytest.approx(s.e.scalars["chi2_c"], abs=1e-6)
+    assert s.r.scalars["chi2"] == pytest.approx(456.94, abs=0.01)   # the log's chibar2(01)
+    run_line(s, "qui mixed mathach ses || id:, reml")
+    assert _run(s, buf, "lrtest ols .")[0] == 498
+
+
+def test_errors_keep_data_and_estimates() -> None:
+    s, buf = _session()
+    assert _run(s, buf, "estat icc")[0] == 301
+    run_line(s, "use hsb")
+    run_line(s, "qui mixed mathach ses || id:")
+    run_line(s, "est store m1")
+    e, data = s.e, s.data
+    cases = {
+        "mixed mathach sess || id:": (111, "variable sess not found"),
+        "mixed mathach ses || school:": (111, "variable school not found"),
+        "mixed mathach ses || id: ses, cov(nonsense)": (198, "covariance(nonsense) invalid"),
+        "mixed mathach ses || id:, bogus": (198, "option bogus not allowed"),
+        "mixed id ses || id:": (109, "string variable"),
+        "mixed mathach ses if nosuch > 1 || id:": (111, "not found"),
+        "mixed mathach ses if ses > 100 || id:": (2000, "no observations"),
+        "estat nonsense": (321, ""),
+        "lrtest m1 nosuch": (111, "nosuch"),
+        "test nosuchvar": (111, "nosuchvar not found"),
+        "estimates restore nosuch": (111, "nosuch"),
+    }
+    for line, (rc, message) in cases.items():
+        got_rc, text = _run(s, buf, line)
+        assert got_rc == rc, (line, text)
+        assert message in text and f"r({rc});" in text, (line, text)
+        assert s.e is e or s.e.matrices["b"] is e.matrices["b"], line
+        assert s.data is data, line
+    assert "m1" in s.estimates
+    run_line(s, "regress mathach ses")
+    assert _run(s, buf, "estat icc")[0] == 321
+
+
+def test_nonconvergence_is_reported_not_hidden() -> None:
+    s, buf = _session()
+    run_line(s, "use hsb")
+    rc, text = _run(s, buf, "mixed mathach ses || id: ses, cov(un) iterate(1)")
+    assert rc == 0
+    assert "convergence not achieved" in text
+    assert s.e.scalars["converged"] == 0
