@@ -175,3 +175,29 @@ def test_ctrl_c_in_a_command_is_a_break(session, monkeypatch):
     assert run_typed(session, "zzslow") is None
     assert buf.getvalue().endswith("--Break--\nr(1);\n")
     pd.testing.assert_frame_equal(session.data, before)
+
+
+def test_the_loop_with_piped_keys_and_a_log(session, tmp_path, monkeypatch):
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from hlmshell.repl import run_repl
+
+    monkeypatch.setenv("HLMSHELL_HISTORY", str(tmp_path / "history"))
+    buf = session.out.console.file
+    with create_pipe_input() as keys:
+        keys.send_text("log using typed\r")
+        keys.send_text("help ///\rpwd\r")          # a continued command
+        keys.send_text("half a line\x03")          # Ctrl-C drops it
+        keys.send_text("sumarize\r")
+        keys.send_text("log close\r")
+        keys.send_text("exit 3\r")
+        status = run_repl(session, banner=False, input=keys, output=DummyOutput())
+    assert status == 3
+    text = buf.getvalue()
+    assert "    pwd\n" in text and "half a line" not in text
+    assert "command sumarize is unrecognized\nr(199);" in text
+    log = (tmp_path / "typed.log").read_text()
+    assert re.search(r"^\. help +pwd\nhelp pwd\n", log, re.M)  # the typed command, joined, then output
+    assert ". sumarize\ncommand sumarize is unrecognized\nr(199);\n. log close\n" in log
+    assert "half a line" not in log
