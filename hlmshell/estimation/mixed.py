@@ -162,7 +162,7 @@ def fit_mixed(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray], equations:
 
     se_failed = False
     with np.errstate(all="ignore"):
-        H = hessian(ll_gamma, gamma, h=1e-3, richardson=True)
+        H = hessian(ll_gamma, gamma, h=1e-3, richardson=False)
     V_gamma = np.full_like(H, np.nan)
     if np.all(np.isfinite(H)):
         try:
