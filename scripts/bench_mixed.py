@@ -7,6 +7,7 @@ Usage: python scripts/bench_mixed.py [--max-rows N] [--statsmodels]
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import resource
 import subprocess
@@ -19,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 CASES = [("hsb", 7185, 160, "slope")] + [
-    (f"synthetic", n, g, kind)
+    ("synthetic", n, g, kind)
     for n, g in ((10_000, 100), (100_000, 1_000), (1_000_000, 10_000), (10_000_000, 100_000))
     for kind in ("intercept", "slope")
 ]
@@ -62,7 +63,6 @@ def run_case(name: str, n: int, g: int, kind: str, with_statsmodels: bool) -> di
            "extra_mb": (peak - base_rss) / 1024, "data_mb": data_bytes / 2**20, "sm": None}
     if with_statsmodels and len(y) <= 100_000:
         try:
-            import statsmodels.formula.api  # noqa: F401
             from statsmodels.regression.mixed_linear_model import MixedLM
         except ImportError:
             out["sm"] = "not installed"
@@ -84,11 +84,8 @@ def main() -> None:
         name, n, g, kind = json.loads(a.one)
         print(json.dumps(run_case(name, n, g, kind, a.statsmodels)))
         return
-    try:
-        import statsmodels  # noqa: F401
-        sm_note = "statsmodels available"
-    except ImportError:
-        sm_note = "statsmodels not installed: no comparison"
+    sm_note = ("statsmodels available" if importlib.util.find_spec("statsmodels")
+               else "statsmodels not installed: no comparison")
     print(f"{'case':<22}{'rows':>11}{'groups':>8}{'seconds':>9}{'iters':>7}{'conv':>6}"
           f"{'input MB':>9}{'extra MB':>10}  log likelihood")
     for case in CASES:
