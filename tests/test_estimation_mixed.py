@@ -557,3 +557,9 @@ def test_lme4_blups_and_their_standard_errors(m, blups):
         np.testing.assert_allclose(u[order, j], blups["blup"][v], rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(se[order, j], blups[blups["stata_reses"]][v], rtol=1e-4)
     np.testing.assert_array_equal(np.bincount(group_of_rows(fit, 0))[order], blups["n_obs"])
+
+
+def test_iteration_limit_is_flagged_not_raised(hsb):
+    y, X, levels, eqs = design(hsb, ["ses", "_cons"], ["ses", "_cons"], "unstructured")
+    fit = fit_mixed(y, X, levels, eqs, maxiter=1)
+    assert not fit.converged and fit.iterations <= 2 and np.isfinite(fit.ll)
