@@ -12,7 +12,9 @@ status: the error's return code when it fits in an exit status (1-255), else 255
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 
 from hlmshell import __version__
 from hlmshell.dofile import ExitRequest, read_script, run_commands, run_script, user_path
@@ -62,6 +64,8 @@ def _run_text(session: Session, lines: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hlmshell`` script; returns the process exit status."""
     args = _parser().parse_args(argv)
+    if not os.environ.get("HLMSHELL_DEBUG"):
+        warnings.simplefilter("ignore")     # numpy/pandas warnings are not for the shell's user
     session = Session()
     try:
         if args.dofile is not None:

@@ -97,9 +97,24 @@ def small_session() -> tuple[Session, "object"]:
 PYTHON_ERROR = re.compile(r"Traceback|^\w+(Error|Exception|Warning): |internal error", re.M)
 
 
-def check(line: str) -> str | None:
-    """Run ``line`` on a fresh session; a description of what went wrong, or None."""
+_FITTED: dict[str, object] = {}
+
+
+def fitted_session() -> tuple[Session, "object"]:
+    """The small data set after ``mixed y x || id:`` and ``estimates store m1`` (fitted once)."""
+    if not _FITTED:
+        s, buf = small_session()
+        for line in ("mixed y x || id:", "estimates store m1"):
+            assert run_line(s, line) == 0, buf.getvalue()
+        _FITTED.update(s.snapshot())
     s, buf = small_session()
+    s.restore({k: v for k, v in _FITTED.items()})
+    return s, buf
+
+
+def check(line: str, fitted: bool = False) -> str | None:
+    """Run ``line`` on a fresh session; a description of what went wrong, or None."""
+    s, buf = fitted_session() if fitted else small_session()
     before, labels = s.data.copy(), dict(s.var_labels)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -139,6 +154,23 @@ def test_random_lines_fail_like_stata(line):
     assert problem is None, f"input {line!r}: {problem}"
 
 
+POSTESTIMATION = ["estat", "estat ic", "estat icc", "estat recov", "estat group", "predict",
+                  "predict z, reffects", "estimates", "est store", "est restore", "est table",
+                  "lrtest", "lrtest m1", "ereturn list", "mixed", "matrix list", "mat b = e(b)",
+                  "di", "di e(", "display _b[", "return list", "replay"]
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(head=st.sampled_from(POSTESTIMATION),
+       tail=st.lists(st.sampled_from(VARS + OPERATORS + PUNCT + WORDS), max_size=6))
+def test_random_postestimation_lines_after_a_fit(head, tail):
+    line = head + " " + " ".join(tail)
+    assume(not excluded(line))
+    problem = check(line, fitted=True)
+    assert problem is None, f"input {line!r} after mixed y x || id: {problem}"
+
+
 def test_the_fuzz_data_set_is_what_the_commands_see():
     s, _ = small_session()
     assert run_line(s, "nosuchcommand x") == 199
@@ -146,7 +178,9 @@ def test_the_fuzz_data_set_is_what_the_commands_see():
 
 
 if __name__ == "__main__":        # list every failing line instead of stopping at the first
-    strategy = lines()
+    post = st.builds(lambda h, t: h + " " + " ".join(t), st.sampled_from(POSTESTIMATION),
+                     st.lists(st.sampled_from(VARS + OPERATORS + PUNCT + WORDS), max_size=6))
+    strategy = st.one_of(lines(), post)
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     seen: dict[str, str] = {}
     with warnings.catch_warnings():
@@ -155,7 +189,7 @@ if __name__ == "__main__":        # list every failing line instead of stopping 
             line = strategy.example()
             if excluded(line):
                 continue
-            problem = check(line)
+            problem = check(line) or check(line, fitted=True)
             if problem:
                 detail = problem.splitlines()[-2] if problem.count("\n") > 1 else problem
                 key = f"{line.split()[0] if line.split() else ''} {detail}"

@@ -48,6 +48,11 @@ def test_prompt_runs_commands_reports_a_typo_and_exits(tmp_path):
         child.sendline("pwd")
         child.expect_exact(str(tmp_path.resolve()))
         prompt(child)
+        child.sendline("use hsb")                 # the bundled data load from anywhere
+        prompt(child)
+        child.sendline("sum mathach")
+        child.expect(r"mathach \|\s+7,185\s+12\.74785\s+6\.878246\s+-2\.832\s+24\.993")
+        prompt(child)
         child.sendline("sumarize")
         child.expect_exact("command sumarize is unrecognized")
         child.expect_exact("r(199);")
