@@ -90,6 +90,8 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, 
             break
         g = gradient(f, x)
         H = hessian(f, x, h=1e-4, richardson=False)
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+            break  # next to a region where f is undefined: report, never raise
         w, U = np.linalg.eigh(-H)
         w = np.maximum(w, 1e-8 * max(1.0, float(np.max(np.abs(w)))))
         step = U @ ((U.T @ g) / w)
