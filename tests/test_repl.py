@@ -115,6 +115,28 @@ def test_ctrl_d_leaves(tmp_path):
     assert child.exitstatus == 0
 
 
+def test_ctrl_c_stops_a_running_fit_not_the_session(tmp_path):
+    child = spawn(tmp_path, "dumb", "-q")
+    try:
+        prompt(child)
+        child.sendline("use hsb")
+        prompt(child)
+        child.sendline("mixed mathach ses i.sector c.ses#i.sector meanses || id: ses, cov(un) reml")
+        child.expect_exact("Iteration 0")       # the fit takes about a second from here
+        child.sendintr()
+        child.expect_exact("--Break--")
+        child.expect_exact("r(1);")
+        prompt(child)
+        child.sendline("pwd")
+        child.expect_exact(str(tmp_path.resolve()))
+        prompt(child)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+
+
 # -- completer ----------------------------------------------------------------------------------
 def completions(session: Session, text: str) -> list[str]:
     doc = Document(text, len(text))
