@@ -62,6 +62,35 @@ class MixedFit:
     core: Core = field(repr=False, default=None)
 
 
+BOUNDARY_ATANH = 5.0   # |corr| > 0.9999: the likelihood is flat in atanh(corr) out there
+
+
+def gamma_covariance(H: np.ndarray, gamma: np.ndarray, names: list[str]) -> tuple[np.ndarray, bool]:
+    """V(γ) = (−H)⁻¹, and whether that failed.
+
+    When a correlation sits on the boundary (|corr| → 1, e.g. HSB's ``c.ses##i.sector || id: ses``)
+    the log likelihood is flat in its atanh and −H is singular.  Stata, stopping a step short, still
+    inverts a barely regular Hessian there; we hold such correlations fixed instead: their rows of
+    V(γ) are zero and the other parameters' covariance comes from the rest of −H.  (The delta-method
+    SE of a covariance then rests on its two variances, which is its derivative at |corr| = 1.)
+    """
+    k = len(gamma)
+    free = [i for i in range(k)
+            if not (names[i].startswith("atr") and abs(gamma[i]) > BOUNDARY_ATANH)]
+    V = np.full((k, k), np.nan)
+    if not np.all(np.isfinite(H)):
+        return V, True
+    sub = -H[np.ix_(free, free)]
+    try:
+        np.linalg.cholesky(sub)
+    except np.linalg.LinAlgError:
+        return V, True
+    V = np.zeros((k, k))
+    inv = np.linalg.inv(sub)
+    V[np.ix_(free, free)] = 0.5 * (inv + inv.T)
+    return V, False
+
+
 def _theta_slices(eqs: list[REEquation]) -> list[slice]:
     out, pos = [], 0
     for e in eqs:
@@ -160,19 +189,9 @@ def fit_mixed(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray], equations:
         cc = core(layout, facs)
         return np.nan if cc is None else ll_at_sigma(cc, n, p, reml, sig2)
 
-    se_failed = False
     with np.errstate(all="ignore"):
         H = hessian(ll_gamma, gamma, h=1e-3, richardson=False)
-    V_gamma = np.full_like(H, np.nan)
-    if np.all(np.isfinite(H)):
-        try:
-            np.linalg.cholesky(-H)
-            V_gamma = np.linalg.inv(-H)
-            V_gamma = 0.5 * (V_gamma + V_gamma.T)
-        except np.linalg.LinAlgError:
-            se_failed = True
-    else:
-        se_failed = True
+    V_gamma, se_failed = gamma_covariance(H, gamma, names)
 
     V_beta = s2 * np.linalg.inv(c.XtVX) if p else np.zeros((0, 0))
     ll_c = ols_ll(layout.XytXy, n, reml)

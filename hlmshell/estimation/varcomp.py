@@ -55,7 +55,10 @@ def _log_scale_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: fl
 
 
 def _corr_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float) -> VarCompRow:
-    a, se = gamma[idx], np.sqrt(max(V[idx, idx], 0.0))
+    """corr = tanh(a).  A correlation held at the boundary (zero variance in V, see
+    ``mixed.gamma_covariance``) has no SE or CI: they print as missing."""
+    a = gamma[idx]
+    se = np.sqrt(V[idx, idx]) if V[idx, idx] > 0 else np.nan
     rho = np.tanh(a)
     return VarCompRow(label, rho, (1 - rho ** 2) * se, np.tanh(a - z * se), np.tanh(a + z * se), (idx,))
 
