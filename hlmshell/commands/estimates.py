@@ -230,6 +230,11 @@ def _table(session: Session, rest: str) -> EstimatesTable:
     # coefficients: equations and names in order of first appearance, _cons last within an equation
     order: dict[str, list[str]] = {}
     values: dict[tuple[str, str], list[tuple[float, float] | None]] = {}
+    # A single-equation model's coefficients (no equation name, e.g. regress) line up with the
+    # first equation of the multi-equation ones (mixed's depvar equation), as in Stata.
+    named = [_split(e.matrices["b"].colnames[0])[0] for e in models
+             if e.matrices.get("b") is not None and e.matrices["b"].colnames]
+    first_eq = next((eq for eq in named if eq != "_"), "_")
     for k, e in enumerate(models):
         b, V = e.matrices.get("b"), e.matrices.get("V")
         if b is None or V is None:
@@ -237,6 +242,7 @@ def _table(session: Session, rest: str) -> EstimatesTable:
             raise StataError(f"{who} estimation results do not have e(b) and e(V)", 321)
         for j, col in enumerate(b.colnames):
             eq, coef = _split(col)
+            eq = first_eq if eq == "_" else eq
             coefs = order.setdefault(eq, [])
             if coef not in coefs:
                 coefs.append(coef)
