@@ -117,3 +117,17 @@ def test_nonconvergence_is_reported_not_hidden() -> None:
     assert rc == 0
     assert "convergence not achieved" in text
     assert s.e.scalars["converged"] == 0
+
+
+def test_estimates_table_lines_up_regress_with_the_mixed_equation() -> None:
+    s, buf = _session()
+    run_line(s, "use hsb")
+    run_line(s, "qui regress mathach ses")
+    run_line(s, "est store ols")
+    run_line(s, "qui mixed mathach ses || id:")
+    run_line(s, "est store ri")
+    rc, text = _run(s, buf, "estimates table ols ri, b(%9.3f)")
+    assert rc == 0
+    rows = [line for line in text.splitlines() if line.strip().startswith("ses |")]
+    assert len(rows) == 1
+    assert rows[0].split("|")[1].split() == ["3.184", "2.391"]
