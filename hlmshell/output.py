@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from dataclasses import dataclass, field
 from typing import IO, TextIO
@@ -46,9 +47,7 @@ class Output:
         self.logs.clear()
 
 
-def capture_output() -> tuple[Output, "io.StringIO"]:
+def capture_output() -> tuple[Output, io.StringIO]:
     """An Output writing to a string buffer (for tests and for ``-e`` runs)."""
-    import io
-
     buf = io.StringIO()
     return Output(console=_console(buf)), buf

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from hlmshell.estimation.design import Design
+from hlmshell.commands.coefrows import coef_rows
 from hlmshell.estimation.varcomp import EquationInfo, equation_rows, residual_row
-from hlmshell.estimation.wald import coef_stats
 from hlmshell.render import Text
-from hlmshell.results.estimation import (CoefRow, CoefTable, GroupInfo, LRTestVsLinear, MixedHeader,
+from hlmshell.results.estimation import (CoefTable, GroupInfo, LRTestVsLinear, MixedHeader,
                                          REBlock, REParam, RETable)
 from hlmshell.session import EResults
-
-
-def coef_rows(design: Design, beta: np.ndarray, V: np.ndarray, level: float) -> tuple[CoefRow, ...]:
-    """Fixed-effects rows in Stata's layout: base levels hidden, factor terms grouped."""
-    visible = [c for c in design.columns if not c.base]
-    shown_per_term: dict[str, int] = {}
-    for c in visible:
-        shown_per_term[c.term] = shown_per_term.get(c.term, 0) + 1
-    position = {j: i for i, j in enumerate(design.estimable)}
-    rows = []
-    for j, c in enumerate(design.columns):
-        if c.base:
-            continue
-        grouped = c.kind == "interaction" and c.level != "" or \
-            (c.kind == "factor" and shown_per_term[c.term] > 1)
-        label, term = (c.level, c.term) if grouped else (c.label, "")
-        if c.omitted:
-            rows.append(CoefRow(label=label, term=term, status="empty" if c.empty else "omitted"))
-            continue
-        i = position[j]
-        st = coef_stats(float(beta[i]), float(np.sqrt(V[i, i])), level=level)
-        rows.append(CoefRow(label=label, coef=st.estimate, se=st.se, z=st.stat, p=st.p,
-                            lower=st.lower, upper=st.upper, term=term))
-    return tuple(rows)
 
 
 def equation_infos(model) -> list[EquationInfo]:

@@ -13,15 +13,15 @@ import numpy as np
 
 from hlmshell import varlist
 from hlmshell.commands import command
+from hlmshell.commands.coefrows import coef_rows
 from hlmshell.commands.replay import register_replay
 from hlmshell.errors import StataError
 from hlmshell.estimation.design import Design, build_design, model_variables
 from hlmshell.estimation.ols import OLSFit, fit_ols
-from hlmshell.estimation.wald import coef_stats
 from hlmshell.expr import row_mask
 from hlmshell.parser import Command, Options, parse_syntax
 from hlmshell.render import Text
-from hlmshell.results.estimation import CoefRow, CoefTable
+from hlmshell.results.estimation import CoefTable
 from hlmshell.results.regress import RegressHeader, RegressOutput
 from hlmshell.session import EResults, Session, StataMatrix
 
@@ -61,35 +61,6 @@ def _level(opts: Options, default: float = 95.0) -> float:
     return level
 
 
-def coef_rows(design: Design, fit: OLSFit, level: float, *,
-              baselevels: bool = False) -> tuple[CoefRow, ...]:
-    """Rows in Stata's layout: base levels hidden (unless ``baselevels``), factor terms grouped.
-
-    A factor main effect with a single row prints compactly (``1.sector``); interaction levels always
-    print under their term (``sector#c.ses`` / ``1``), as in Stata.
-    """
-    visible = [c for c in design.columns if baselevels or not c.base]
-    shown: dict[str, int] = {}
-    for c in visible:
-        shown[c.term] = shown.get(c.term, 0) + 1
-    position = {j: i for i, j in enumerate(design.estimable)}
-    rows = []
-    for j, c in enumerate(design.columns):
-        if c.base and not baselevels:
-            continue
-        grouped = (c.kind == "interaction" and c.level != "") or (c.kind == "factor" and shown[c.term] > 1)
-        label, term = (c.level, c.term) if grouped else (c.label, "")
-        if not c.estimable:
-            status = "base" if c.base else "empty" if c.empty else "omitted"
-            rows.append(CoefRow(label=label, term=term, status=status))
-            continue
-        i = position[j]
-        st = coef_stats(float(fit.beta[i]), float(np.sqrt(fit.V[i, i])), level=level, df=fit.df_r)
-        rows.append(CoefRow(label=label, coef=st.estimate, se=st.se, z=st.stat, p=st.p,
-                            lower=st.lower, upper=st.upper, term=term))
-    return tuple(rows)
-
-
 @dataclass
 class Display:
     """Display options shared by estimation and replay."""
@@ -111,7 +82,8 @@ def regress_output(model: RegressModel, display: Display | None = None) -> Regre
     header = None if display.noheader else RegressHeader(
         mss=fit.mss, rss=fit.rss, df_m=fit.df_m, df_r=fit.df_r, n_obs=fit.n, F=fit.F, p_F=fit.p_F,
         r2=fit.r2, r2_a=fit.r2_a, rmse=fit.rmse)
-    rows = coef_rows(model.design, fit, display.level, baselevels=display.baselevels)
+    rows = coef_rows(model.design, fit.beta, fit.V, display.level, df=fit.df_r,
+                     baselevels=display.baselevels)
     return RegressOutput(header, CoefTable(model.depvar, rows, display.level))
 
 
