@@ -74,9 +74,27 @@ def lines() -> st.SearchStrategy[str]:
         st.sampled_from([" ", " ", "", "  "]))
     tokens = st.builds(lambda toks, sep: sep.join(toks), st.lists(token, min_size=1, max_size=10),
                        st.sampled_from([" ", ""]))
+    real = st.sampled_from(["id", "x", "y", "g", "s", "_all", "x-g", "x*", "z"])
+    plausible = st.builds(
+        lambda cmd, vs, cond, rng, opts: " ".join(
+            [cmd, *vs, *cond, *rng, ("," + " ".join(opts)) if opts else ""]),
+        st.sampled_from(command_words() + ["gen z =", "egen z = mean(x),", "replace x =",
+                                           "mixed y", "mixed y x || id:", "by g:", "bysort id:",
+                                           "tab", "sum", "list", "xtmixed y x || id: x,"]),
+        st.lists(real, max_size=3),
+        st.one_of(st.just([]), st.tuples(st.just("if"), real, st.sampled_from(OPERATORS[:6]),
+                                         st.sampled_from(["0", "1", ".", "x", '"u"', "-1e9"]))),
+        st.one_of(st.just([]), st.tuples(st.just("in"), st.sampled_from(
+            ["1", "1/5", "-3/l", "f/l", "5/1", "0", "13", "2/", "l"]))),
+        st.lists(st.sampled_from(["d", "detail", "gen(z)", "by(g)", "cov(un)", "reml", "nolog",
+                                  "missing", "nofreq", "clear", "replace", "mle", "variance",
+                                  "stddev", "noconstant", "cov(ind)", "cov(id)", "cov(ex)",
+                                  "iterate(0)", "level(50)", "level(101)", "format(%9.2f)",
+                                  "sort", "row", "col", "all", "fixed", "reffects", "xb"]),
+                 max_size=3))
     printable = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
     unicode = st.text(max_size=30)
-    return st.one_of(structured, structured, structured, tokens, printable, unicode)
+    return st.one_of(structured, structured, plausible, plausible, tokens, printable, unicode)
 
 
 def small_session() -> tuple[Session, "object"]:
