@@ -47,11 +47,15 @@ def _z(level: float) -> float:
 
 def _log_scale_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float,
                    power: int) -> VarCompRow:
-    """var (power 2) or sd (power 1) from a ln-sd parameter: CI transformed from the log scale."""
+    """var (power 2) or sd (power 1) from a ln-sd parameter: CI transformed from the log scale.
+
+    A variance collapsing to zero has a huge SE on the log scale; its upper limit is then +inf,
+    which prints as missing."""
     lns, se = gamma[idx], np.sqrt(max(V[idx, idx], 0.0))
-    est = np.exp(power * lns)
-    return VarCompRow(label, est, power * est * se, np.exp(power * (lns - z * se)),
-                      np.exp(power * (lns + z * se)), (idx,))
+    with np.errstate(over="ignore"):
+        est = np.exp(power * lns)
+        return VarCompRow(label, est, power * est * se, np.exp(power * (lns - z * se)),
+                          np.exp(power * (lns + z * se)), (idx,))
 
 
 def _corr_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float) -> VarCompRow:
