@@ -116,15 +116,17 @@ def test_ctrl_d_leaves(tmp_path):
 
 
 def test_ctrl_c_stops_a_running_fit_not_the_session(tmp_path):
+    fit = "mixed mathach ses i.sector c.ses#i.sector meanses || id: ses, cov(un) reml"
+    (tmp_path / "slow.do").write_text("use hsb\n" + f"{fit}\n" * 40)   # far longer than the test
     child = spawn(tmp_path, "dumb", "-q")
     try:
         prompt(child)
-        child.sendline("use hsb")
-        prompt(child)
-        child.sendline("mixed mathach ses i.sector c.ses#i.sector meanses || id: ses, cov(un) reml")
-        child.expect_exact("Iteration 0")       # the fit takes about a second from here
+        child.sendline("do slow")
+        child.expect_exact("Iteration 0")       # inside the first fit
         child.sendintr()
         child.expect_exact("--Break--")
+        child.expect_exact("r(1);")
+        child.expect_exact("end of do-file")
         child.expect_exact("r(1);")
         prompt(child)
         child.sendline("pwd")
