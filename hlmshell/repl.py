@@ -30,7 +30,8 @@ CONTINUATION = "> "
 BANNER = (f"hlmshell {__version__}: Stata-like commands for multilevel linear models.\n"
           "Type help for the commands, exit to leave.")
 PREFIXES = ("by", "bysort", "capture", "noisily", "quietly")
-FILE_COMMANDS = {"use", "do", "run", "cd", "save", "import", "insheet", "log"}
+FILE_COMMANDS = {"use": ".dta", "save": ".dta", "merge": ".dta", "do": ".do", "run": ".do",
+                 "cd": "/", "import": "", "log": ""}     # command -> the files it wants
 
 
 def history_path() -> Path:
@@ -92,9 +93,9 @@ class ShellCompleter(Completer):
 
     def _completions(self, before: str) -> Iterable[Completion]:
         context = self._context(before)
-        if context == "file":
+        if context.startswith("file"):
             word = re.search(r'[^\s"]*$', before).group(0)  # type: ignore[union-attr]
-            yield from self._files(word)
+            yield from self._files(word, context.partition(":")[2])
             return
         word = re.search(r"[A-Za-z0-9_]*$", before).group(0)  # type: ignore[union-attr]
         if context == "command":
@@ -106,7 +107,7 @@ class ShellCompleter(Completer):
                 yield Completion(name, start_position=-len(word))
 
     def _context(self, before: str) -> str:
-        """"command", "file" or "variable": what the word at the cursor should be."""
+        """"command", "file[:.ext]" or "variable": what the word at the cursor should be."""
         head = re.sub(r"[A-Za-z0-9_]*$", "", before)
         try:
             cmd = parse_command(head)
@@ -120,19 +121,23 @@ class ShellCompleter(Completer):
             return "variable"
         if name == "help":
             return "command"
+        if "," in head:                  # options: no file names there
+            return "variable"
         if name in FILE_COMMANDS or re.search(r"\busing\s+\S*$", before):
-            return "file"
+            return "file:" + FILE_COMMANDS.get(name, "")
         return "variable"
 
-    def _files(self, word: str) -> Iterable[Completion]:
-        folder, _, stem = word.rpartition("/")
-        base = user_path(self.session.cwd, folder or ".")
+    def _files(self, word: str, ext: str) -> Iterable[Completion]:
+        """Directories, and files ending in ``ext`` (any file when ``ext`` is empty)."""
+        folder, slash, stem = word.rpartition("/")
+        base = user_path(self.session.cwd, folder or slash or ".")
         try:
             entries = sorted(base.iterdir())
         except OSError:
             return
         for entry in entries:
-            if entry.name.startswith(stem) and not entry.name.startswith("."):
+            wanted = entry.is_dir() or entry.name.endswith(ext)
+            if wanted and entry.name.startswith(stem) and not entry.name.startswith("."):
                 text = entry.name + ("/" if entry.is_dir() else "")
                 yield Completion(text, start_position=-len(stem))
 

@@ -166,7 +166,13 @@ def test_completes_commands_at_the_start_and_variables_after(session, tmp_path):
     (tmp_path / "analysis.do").write_text("")
     (tmp_path / "models").mkdir()
     assert completions(session, "do an") == ["analysis.do"]
+    (tmp_path / "hsb.dta").write_text("")
     assert completions(session, "do ") == ["analysis.do", "models/"]
+    assert completions(session, "use ") == ["hsb.dta", "models/"]
+    assert completions(session, "cd ") == ["models/"]
+    assert completions(session, "use hsb, cl") == []            # options, not files
+    assert completions(session, "merge 1:1 id using h") == ["hsb.dta"]
+    assert "tmp/" in completions(session, "do /t")
     assert set(completions(session, "")) >= set(commands.names())
 
 
