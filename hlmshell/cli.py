@@ -17,7 +17,8 @@ import sys
 import warnings
 
 from hlmshell import __version__
-from hlmshell.dofile import ExitRequest, read_script, run_commands, run_script, user_path
+from hlmshell.datasets import user_path
+from hlmshell.dofile import ExitRequest, read_script, run_commands, run_script
 from hlmshell.errors import StataError
 from hlmshell.parser import logical_lines
 from hlmshell.session import Session

@@ -27,8 +27,13 @@ def with_extension(name: str, ext: str) -> str:
     return name if Path(name).suffix else name + ext
 
 
-def _absolute(cwd: Path, name: str) -> Path:
-    path = Path(name).expanduser()
+def user_path(cwd: Path, name: str) -> Path:
+    """``name`` as a path: ``~`` expanded when it can be, relative names taken from ``cwd``."""
+    path = Path(name)
+    try:
+        path = path.expanduser()
+    except RuntimeError:        # ~nosuchuser, or no home directory: keep the name as typed
+        pass
     return path if path.is_absolute() else cwd / path
 
 
@@ -40,7 +45,7 @@ def find_input(cwd: Path, name: str, ext: str = ".dta") -> tuple[Path, str]:
     shown = with_extension(name, ext)
     if not shown:
         raise StataError("invalid file specification", 198)
-    path = _absolute(cwd, shown)
+    path = user_path(cwd, shown)
     if path.is_file():
         return path, shown
     bundled = BUNDLED / shown
@@ -54,7 +59,7 @@ def output_path(cwd: Path, name: str, ext: str = ".dta") -> tuple[Path, str]:
     shown = with_extension(name, ext)
     if not shown:
         raise StataError("invalid file specification", 198)
-    return _absolute(cwd, shown), shown
+    return user_path(cwd, shown), shown
 
 
 # -- .dta ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hlmshell.datasets import user_path
 from hlmshell.dispatcher import run_line
 from hlmshell.errors import StataError
 from hlmshell.parser import logical_lines, unquote
@@ -84,16 +85,6 @@ def run_script(session: Session, text: str, *, echo: bool = True, stop: bool = T
         _depth -= 1
     session.out.emit("\nend of do-file\n" if rc else "\nend of do-file")
     return rc
-
-
-def user_path(cwd: Path, name: str) -> Path:
-    """``name`` as a path: ``~`` expanded when it can be, relative names taken from ``cwd``."""
-    path = Path(name)
-    try:
-        path = path.expanduser()
-    except RuntimeError:        # ~nosuchuser, or no home directory: keep the name as typed
-        pass
-    return path if path.is_absolute() else cwd / path
 
 
 def resolve_dofile(session: Session, name: str) -> Path:

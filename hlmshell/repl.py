@@ -20,7 +20,8 @@ from prompt_toolkit.shortcuts import CompleteStyle
 
 from hlmshell import __version__, commands
 from hlmshell.dispatcher import run_line
-from hlmshell.dofile import ExitRequest, user_path
+from hlmshell.datasets import user_path
+from hlmshell.dofile import ExitRequest
 from hlmshell.errors import StataError
 from hlmshell.parser import logical_lines, needs_continuation, parse_command
 from hlmshell.session import Session

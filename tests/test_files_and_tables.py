@@ -592,3 +592,12 @@ def test_missing_values_in_sum_and_tab():
     assert sh.s.data["d1"].tolist()[:2] == [1.0, 0.0] and np.isnan(sh.s.data["d1"][2])
     table = lines(sh.run("tab x s"))
     assert table[-1].split() == ["Total", "|", "2", "|", "2"]
+
+
+@pytest.mark.parametrize("name", ["~", "~nosuchuser_hlm", "~nosuchuser_hlm/x"])
+def test_use_with_an_unknown_home_is_file_not_found(name: str) -> None:
+    """``~user`` that cannot be expanded is kept as typed (a fuzz finding: it was an r(9999))."""
+    out, buf = capture_output()
+    s = Session(out=out)
+    assert run_line(s, f"use {name}") == 601
+    assert "not found" in buf.getvalue() and "r(601);" in buf.getvalue()

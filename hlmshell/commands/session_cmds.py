@@ -7,8 +7,8 @@ import os
 
 from hlmshell import commands
 from hlmshell.commands import command
-from hlmshell.dofile import (ExitRequest, ScriptFailed, read_script, resolve_dofile, run_script,
-                              user_path)
+from hlmshell.datasets import user_path
+from hlmshell.dofile import ExitRequest, ScriptFailed, read_script, resolve_dofile, run_script
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.parser import Command, parse_syntax, unquote
 from hlmshell.render import Text
