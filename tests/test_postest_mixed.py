@@ -131,3 +131,23 @@ def test_estimates_table_lines_up_regress_with_the_mixed_equation() -> None:
     rows = [line for line in text.splitlines() if line.strip().startswith("ses |")]
     assert len(rows) == 1
     assert rows[0].split("|")[1].split() == ["3.184", "2.391"]
+
+
+def test_crossed_r_notation_equals_the_nested_model_it_spans() -> None:
+    """``|| _all: R.sector || id:`` and ``|| sector: || id:`` are one model (schools sit in one
+    sector): the same likelihood, variance components and BLUPs."""
+    s, buf = _session()
+    run_line(s, "use hsb")
+    assert run_line(s, "qui mixed mathach ses || sector: || id:") == 0
+    nested = s.e
+    run_line(s, "predict n_sec n_id, reffects")
+    rc, text = _run(s, buf, "mixed mathach ses || _all: R.sector || id:, nolog")
+    assert rc == 0 and "_all: Identity" in text and "var(R.sector) |" in text
+    assert s.e.scalars["ll"] == pytest.approx(nested.scalars["ll"], abs=1e-6)
+    assert np.exp(2 * s.e.model.fit.gamma) == pytest.approx(np.exp(2 * nested.model.fit.gamma),
+                                                            rel=1e-4)
+    run_line(s, "predict c_sec c_id, reffects")
+    assert np.allclose(s.data.c_sec, s.data.n_sec, atol=1e-4)
+    assert np.allclose(s.data.c_id, s.data.n_id, atol=1e-4)
+    assert _run(s, buf, "estat icc")[0] == 198
+    assert _run(s, buf, "mixed mathach || _all: R.sector ses")[0] == 198

@@ -33,13 +33,21 @@ def _missing(values: pd.Series) -> np.ndarray:
     return values.isna().to_numpy() | (values.astype(str).to_numpy() == "")
 
 
-def _re_variables(session: Session, part: REPart) -> list[str]:
-    if not part.varspec.strip():
-        return []
-    if "." in part.varspec:
-        raise StataError("factor variables not allowed in random-effects equations; use R.varname "
-                         "with the _all level", 101)
-    return varlist.expand(session.variables, part.varspec)
+def _re_terms(session: Session, part: REPart) -> tuple[list[str], str | None]:
+    """An equation's variables, or the factor of an ``R.varname`` term (Stata's identity block
+    over the levels of a factor, used for crossed effects with ``_all``)."""
+    words = part.varspec.split()
+    factors = [w for w in words if w[:2] in ("R.", "r.")]
+    if factors:
+        if len(words) != 1:
+            raise StataError("R.varname may not be combined with other variables in an equation", 198)
+        if part.cov not in (None, "identity"):
+            raise StataError("R.varname implies covariance(identity)", 198)
+        return [], varlist.resolve(session.variables, factors[0][2:])
+    if any("." in w or "#" in w for w in words):
+        raise StataError("factor variables not allowed in random-effects equations; use "
+                         "R.varname", 101)
+    return (varlist.expand(session.variables, part.varspec) if words else []), None
 
 
 def _resolve_level(session: Session, name: str) -> str:
@@ -73,18 +81,18 @@ def fit_from_spec(session: Session, spec: MixedSpec, cmdline: str) -> tuple[ERes
         raise StataError("string variables not allowed in varlist;\n"
                          f"{depvar} is a string variable", 109)
     fe_vars = model_variables(fe_spec, session.variables)
-    parts = [(p, _resolve_level(session, p.level), _re_variables(session, p)) for p in spec.equations]
+    parts = [(p, _resolve_level(session, p.level), *_re_terms(session, p)) for p in spec.equations]
     level_names: list[str] = []
-    for _, level, _ in parts:
+    for _, level, _, _ in parts:
         if level not in level_names:
             level_names.append(level)
     if "_all" in level_names and level_names[0] != "_all":
         raise StataError("_all must be the first level", 198)
-    for name in [v for _, _, vs in parts for v in vs] + fe_vars:
+    re_vars = [v for _, _, vs, factor in parts for v in (vs + [factor] if factor else vs)]
+    for name in re_vars + fe_vars:
         if session.is_string(name):
             raise StataError(f"string variables not allowed in varlist;\n{name} is a string variable", 109)
-    used = [depvar, *fe_vars, *[v for _, _, vs in parts for v in vs],
-            *[n for n in level_names if n != "_all"]]
+    used = [depvar, *fe_vars, *re_vars, *[n for n in level_names if n != "_all"]]
     sample = _sample(session, spec, list(dict.fromkeys(used)))
     data = session.data.loc[sample].reset_index(drop=True)
 
@@ -93,8 +101,19 @@ def fit_from_spec(session: Session, spec: MixedSpec, cmdline: str) -> tuple[ERes
     ordered = sorted(range(len(parts)), key=lambda k: level_names.index(parts[k][1]))
     equations: list[REEquation] = []
     eq_parts: list[tuple[REPart, str, list[str]]] = []
+    factor_codes: dict[int, np.ndarray] = {}
     for k in ordered:
-        part, level, names = parts[k]
+        part, level, names, factor = parts[k]
+        if factor is not None:
+            codes, values = pd.factorize(data[factor], sort=True)
+            if len(data) * len(values) > 5e7:
+                raise StataError(f"R.{factor}: too many levels ({len(values):,}) for this data size", 908)
+            factor_codes[len(equations)] = codes
+            names = [f"{v:g}.{factor}" for v in values]
+            Z = (codes[:, None] == np.arange(len(values))[None, :]).astype(float)
+            equations.append(REEquation(level_names.index(level), names, Z, "identity"))
+            eq_parts.append((part, level, [f"R.{factor}"]))
+            continue
         cols = [data[v].to_numpy(dtype=float) for v in names]
         names = list(names)
         if not part.noconstant:
@@ -119,6 +138,7 @@ def fit_from_spec(session: Session, spec: MixedSpec, cmdline: str) -> tuple[ERes
     if not fit.converged:
         shown.append(Text("convergence not achieved"))
     e = post_results(spec, cmdline, depvar, fe_spec, design, fit, level_names, eq_parts, sample)
+    e.model.factor_codes = factor_codes
     return e, shown
 
 
@@ -163,16 +183,16 @@ def post_results(spec: MixedSpec, cmdline: str, depvar: str, design_spec: str, d
     vartypes = " ".join(_vartype(part_cov) for part_cov in fit.eq_covs)
     e.macros.update({
         "cmdline": cmdline,
-        "datasignaturevars": " ".join(dict.fromkeys([depvar, *design.variables,
-                                                     *[v for _, _, vs in eq_parts for v in vs
-                                                       if v != "_cons"],
-                                                     *[n for n in level_names if n != "_all"]])),
+        "datasignaturevars": " ".join(dict.fromkeys(
+            [depvar, *design.variables,
+             *[v.removeprefix("R.") for _, _, vs in eq_parts for v in vs if v != "_cons"],
+             *[n for n in level_names if n != "_all"]])),
         "chi2type": "Wald", "rstructlab": "Independent", "rstructure": "independent",
         "estat_cmd": "mixed_estat", "predict": "mixed_p" if spec.cmd == "mixed" else "xtmixed_p",
-        "redim": " ".join(str(len(names)) for names in fit.eq_names),
+        "redim": " ".join(str(len(names)) for _, _, names in eq_parts),
         "ivars": " ".join(level_names[lv] for lv in fit.eq_levels),
         "vartypes": vartypes,
-        "revars": " ".join(" ".join(names) for names in fit.eq_names),
+        "revars": " ".join(" ".join(names) for _, _, names in eq_parts),
         "cmd": spec.cmd, "title": title, "technique": "nr", "ml_method": "d0", "opt": "moptimize",
         "method": fit.method, "optmetric": "matsqrt", "depvar": depvar, "properties": "b V",
     })
@@ -206,6 +226,12 @@ class MixedModel:
         self.depvar = depvar
         self.level_names = level_names
         self.eq_parts = eq_parts
+        # equation index → each sample row's level of the factor of an ``R.varname`` equation
+        self.factor_codes: dict[int, np.ndarray] = {}
+
+    def display_names(self, k: int) -> list[str]:
+        """What equation k's rows are labelled with (``R.sector`` for a factor's identity block)."""
+        return self.eq_parts[k][2]
 
     def equation_starts(self) -> list[int]:
         """Index in γ of each equation's first parameter (equations are in γ order)."""

@@ -13,9 +13,9 @@ from hlmshell.session import EResults
 def equation_infos(model) -> list[EquationInfo]:
     """One EquationInfo per random-effects equation, in γ order."""
     fit = model.fit
-    return [EquationInfo(model.level_names[lv], names, cov, start)
-            for lv, names, cov, start in zip(fit.eq_levels, fit.eq_names, fit.eq_covs,
-                                             model.equation_starts())]
+    return [EquationInfo(model.level_names[lv], model.display_names(k), cov, start)
+            for k, (lv, cov, start) in enumerate(zip(fit.eq_levels, fit.eq_covs,
+                                                     model.equation_starts()))]
 
 
 def _param(row) -> REParam:

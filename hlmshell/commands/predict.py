@@ -40,9 +40,13 @@ def _blups(session: Session, e: EResults, stat: str) -> list[np.ndarray]:
     for k, (u, se) in enumerate(random_effects(fit)):
         rows = group_of_rows(fit, k)
         values = u if stat == "reffects" else se
-        for j in range(values.shape[1]):
+        if k in model.factor_codes:   # R.x: one variable, each row taking its level's effect
+            per_row = [values[rows, model.factor_codes[k]]]
+        else:
+            per_row = [values[rows, j] for j in range(values.shape[1])]
+        for v in per_row:
             col = np.full(session.nobs, np.nan)
-            col[np.flatnonzero(sample)] = values[rows, j]
+            col[np.flatnonzero(sample)] = v
             columns.append(col)
     return columns
 
@@ -55,6 +59,9 @@ def _mixed_fitted(session: Session, e: EResults) -> np.ndarray:
     zu = np.zeros(int(e.sample.sum()))
     for k, (u, _) in enumerate(random_effects(model.fit)):
         rows = group_of_rows(model.fit, k)
+        if k in model.factor_codes:
+            zu += u[rows, model.factor_codes[k]]
+            continue
         names = model.fit.eq_names[k]
         Z = np.column_stack([np.ones(len(data)) if n == "_cons" else data[n].to_numpy(dtype=float)
                              for n in names])
