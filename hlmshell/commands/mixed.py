@@ -254,13 +254,16 @@ def _run(session: Session, cmd: Command, name: str) -> list:
     return shown + mixed_display(e)
 
 
-@command("mixed")
+@command("mixed", usage="mixed depvar [fe_vars] [if] [in] [|| level: [re_vars | R.var] "
+                        "[, covariance(independent|exchangeable|identity|unstructured) noconstant]] "
+                        "... [, ml reml noconstant variance stddeviations level(#) iterate(#) "
+                        "nolog noheader nogroup nofetable noretable nolrtest]")
 def mixed(session: Session, cmd: Command) -> list:
     """Multilevel mixed-effects linear regression (ML by default)."""
     return _run(session, cmd, "mixed")
 
 
-@command("xtmixed")
+@command("xtmixed", usage="xtmixed: as mixed (REML and standard deviations by default)")
 def xtmixed(session: Session, cmd: Command) -> list:
     """mixed's older name: REML by default, standard deviations and correlations displayed."""
     return _run(session, cmd, "xtmixed")

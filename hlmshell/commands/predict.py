@@ -71,7 +71,7 @@ def _mixed_fitted(session: Session, e: EResults) -> np.ndarray:
     return out
 
 
-@command("predict", 3)
+@command("predict", 3, usage="predict newvar(s) [if] [in] [, xb fitted residuals rstandard reffects reses]")
 def predict(session: Session, cmd: Command) -> Text | None:
     """Predictions after estimation: xb, fitted, residuals, rstandard, reffects, reses."""
     e = session.e

@@ -117,7 +117,7 @@ def _run_test(session: Session, e: EResults, constraints: list[Constraint],
     return out
 
 
-@command("test", 2)
+@command("test", 2, usage="test coeflist | exp = exp [= ...] | (exp = exp) (exp = exp) [, accumulate]")
 def test(session: Session, cmd: Command) -> WaldTestOutput:
     """Wald tests of linear hypotheses about the estimated coefficients."""
     e = _active(session)
@@ -135,7 +135,7 @@ def test(session: Session, cmd: Command) -> WaldTestOutput:
     return _run_test(session, e, constraints, accumulate)
 
 
-@command("testparm", 5)
+@command("testparm", 5, usage="testparm varlist (i.x for all levels of x)")
 def testparm(session: Session, cmd: Command) -> WaldTestOutput:
     """Test that all coefficients of the listed variables (``i.x`` for all levels) are zero."""
     e = _active(session)
@@ -160,7 +160,7 @@ def testparm(session: Session, cmd: Command) -> WaldTestOutput:
     return _run_test(session, e, constraints, False)
 
 
-@command("lincom", 3)
+@command("lincom", 3, usage="lincom exp [, level(#)]")
 def lincom(session: Session, cmd: Command) -> LincomOutput:
     """A linear combination of coefficients with its standard error, test and confidence interval."""
     e = _active(session)
