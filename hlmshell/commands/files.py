@@ -8,7 +8,7 @@ from hlmshell import datasets
 from hlmshell.commands import command
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.expr import row_mask
-from hlmshell.parser import Command, parse_syntax, unquote
+from hlmshell.parser import Command, Syntax, parse_syntax, unquote
 from hlmshell.render import Text
 from hlmshell.session import Results, Session
 from hlmshell.varlist import expand
@@ -77,15 +77,20 @@ def save(session: Session, cmd: Command) -> Text:
     return Text("\n".join(notes))
 
 
+def _delimited_syntax(verb: str, rest: str) -> Syntax:
+    """The syntax after ``import delimited`` / ``export delimited`` (the only subcommand we have)."""
+    kind, _, rest = rest.strip().partition(" ")
+    if not kind or not "delimited".startswith(kind) or len(kind) < 5:
+        raise StataError(f"{verb}: unknown subcommand {kind}" if kind else f"{verb}: subcommand required",
+                         198)
+    return parse_syntax(rest, allow_exp=False)
+
+
 @command("import", 6, usage="import delimited [using] filename [, clear varnames(1|nonames) "
                             "delimiters(\"chars\") case(preserve|lower|upper) asdouble]")
 def import_(session: Session, cmd: Command) -> Text:
     """Read a comma- or tab-separated text file (import delimited)."""
-    kind, _, rest = cmd.rest.strip().partition(" ")
-    if not kind or not "delimited".startswith(kind) or len(kind) < 5:
-        raise StataError(f"import: unknown subcommand {kind}" if kind else "import: subcommand required",
-                         198)
-    syn = parse_syntax(rest, allow_exp=False)
+    syn = _delimited_syntax("import", cmd.rest)
     clear = syn.options.take("clear", 5)
     asdouble = syn.options.take("asdouble", 8)
     names = syn.options.take_arg("varnames", 7)
@@ -112,11 +117,7 @@ def import_(session: Session, cmd: Command) -> Text:
 @command("export", 6, usage="export delimited [varlist] using filename [, replace delimiter(char)]")
 def export(session: Session, cmd: Command) -> Text:
     """Write the data (or some variables) to a comma-separated text file (export delimited)."""
-    kind, _, rest = cmd.rest.strip().partition(" ")
-    if not kind or not "delimited".startswith(kind) or len(kind) < 5:
-        raise StataError(f"export: unknown subcommand {kind}" if kind else "export: subcommand required",
-                         198)
-    syn = parse_syntax(rest, allow_exp=False)
+    syn = _delimited_syntax("export", cmd.rest)
     replace = syn.options.take("replace", 7)
     delim = syn.options.take_arg("delimiter", 5)
     syn.options.finish()
