@@ -54,7 +54,8 @@ def _group_index(session: Session, by: list[str], use: np.ndarray) -> np.ndarray
 
 def _reduce(values: np.ndarray, gidx: np.ndarray, use: np.ndarray,
             stat: Callable[[np.ndarray], float]) -> np.ndarray:
-    """``stat`` of the values in each group, spread back to the group's rows in ``use``."""
+    """``stat`` of the values in each group, spread back to the group's rows in ``use`` (``stat``
+    may also return one value per row, as ranks do)."""
     out = np.full(len(values), np.nan)
     rows = np.flatnonzero(use)
     if rows.size == 0:
@@ -120,15 +121,7 @@ def _rank(values: np.ndarray, gidx: np.ndarray, use: np.ndarray, how: str) -> np
             return s.rank(method="first").to_numpy()
         return s.rank(method="average").to_numpy()
 
-    out = np.full(len(values), np.nan)
-    rows = np.flatnonzero(use & ~np.isnan(values))
-    if rows.size == 0:
-        return out
-    order = rows[np.argsort(gidx[rows], kind="stable")]
-    bounds = np.flatnonzero(np.diff(gidx[order])) + 1
-    for chunk in np.split(order, bounds):
-        out[chunk] = ranks(values[chunk])
-    return out
+    return _reduce(values, gidx, use & ~np.isnan(values), ranks)
 
 
 def _markout(session: Session, use: np.ndarray, names: list[str]) -> np.ndarray:
