@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Any, Iterable
+from typing import Any
 
 from hlmshell import commands
-from hlmshell.errors import Break, StataError
+from hlmshell.errors import StataError
 from hlmshell.parser import parse_command
 from hlmshell.render import render
 from hlmshell.session import Session
@@ -32,7 +32,7 @@ def show(session: Session, results: Any) -> None:
 
 
 def execute(session: Session, line: str) -> None:
-    """Run ``line``; raises StataError/Break for the caller (``run_line``) to report."""
+    """Run ``line``; raises StataError/KeyboardInterrupt for the caller (``run_line``) to report."""
     cmd = parse_command(line)
     if not cmd.name:
         return
@@ -66,7 +66,7 @@ def run_line(session: Session, line: str) -> int:
         rc = err.rc
         if not cmd.capture:
             session.out.error(str(err))
-    except (KeyboardInterrupt, Break):
+    except KeyboardInterrupt:
         session.restore(snap)
         rc = 1
         session.out.error("--Break--\nr(1);")
@@ -83,14 +83,3 @@ def run_line(session: Session, line: str) -> int:
         session.rc = rc
         return 0
     return rc
-
-
-def run_lines(session: Session, lines: Iterable[str], *, echo: bool = True) -> int:
-    """Run commands in order, echoing each as ``. cmd``; stop at the first error and return its rc."""
-    for line in lines:
-        if echo:
-            session.out.echo(line)
-        rc = run_line(session, line)
-        if rc:
-            return rc
-    return 0

@@ -15,13 +15,5 @@ class StataError(Exception):
         return f"{self.message}\nr({self.rc});" if self.message else f"r({self.rc});"
 
 
-class Break(Exception):
-    """The user pressed Ctrl-C during a command (Stata's ``--Break-- r(1);``)."""
-
-
 def syntax_error(message: str = "invalid syntax") -> StataError:
     return StataError(message, 198)
-
-
-def not_found(name: str) -> StataError:
-    return StataError(f"variable {name} not found", 111)
