@@ -1,3 +1,3 @@
-from hlmshell.cli import main
+from hlmshell.shell.cli import main
 
 raise SystemExit(main())

@@ -42,7 +42,7 @@ def _data(name: str, n: int, g: int):
 
 
 def run_case(name: str, n: int, g: int, kind: str, with_statsmodels: bool) -> dict:
-    from hlmshell.estimation.mixed import REEquation, fit_mixed
+    from hlmshell.model.multilevel.lmm import REEquation, fit_mixed
 
     y, x, grp = _data(name, n, g)
     one = np.ones(len(y))

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 
-from hlmshell import commands
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
-from hlmshell.session import Session
+from hlmshell.shell import registry as commands
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.session import Session
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"

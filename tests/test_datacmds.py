@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
-from hlmshell.session import EResults, Session, StataMatrix
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.session import EResults, Session, StataMatrix
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from hlmshell.errors import StataError
-from hlmshell.estimation.design import build_design, model_variables
+from hlmshell.model.design import build_design, model_variables
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

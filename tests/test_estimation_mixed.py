@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from hlmshell.errors import StataError
-from hlmshell.estimation.mixed import (REEquation, fit_mixed, fitted_values, group_of_rows,
+from hlmshell.model.multilevel.lmm import (REEquation, fit_mixed, fitted_values, group_of_rows,
                                        random_effects)
 
 ROOT = Path(__file__).resolve().parents[1]

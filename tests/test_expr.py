@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from hlmshell.errors import StataError
-from hlmshell.expr import evaluate, evaluate_scalar, parse, row_mask
-from hlmshell.session import EResults, Results, Session, StataMatrix
+from hlmshell.lang.expr import evaluate, evaluate_scalar, parse, row_mask
+from hlmshell.shell.session import EResults, Results, Session, StataMatrix
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ numbers against numpy/pandas/scipy computed here.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
@@ -15,25 +14,19 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hlmshell import commands
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
-from hlmshell.session import Session
+from hlmshell.shell import registry as commands
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.session import Session
 
 REFERENCE = Path("/work/shared/reference/hsb_stata_mixed.log")
 SHARED_CSV = Path("/work/shared/data/hsb.csv")
 DATA = Path(__file__).resolve().parent.parent / "data"
-MINE = ("files", "summarize", "tabulate", "describe", "listing", "correlate", "merge", "returns")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _registry():
-    try:
-        commands.load_all()
-    except Exception:  # noqa: BLE001 - another module mid-way must not hide these commands
-        pass
-    for name in MINE:
-        importlib.import_module(f"hlmshell.commands.{name}")
+    commands.load_all()
 
 
 class Shell:

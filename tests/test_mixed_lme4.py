@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hlmshell import commands
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
-from hlmshell.session import Session
+from hlmshell.shell import registry as commands
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,8 +48,8 @@ def _session(data_file: str) -> tuple[Session, object]:
 
 def _re_rows(session: Session) -> dict[str, float]:
     """Our variance components keyed as the fixtures key them (``id: var(ses)``, ``var(Residual)``)."""
-    from hlmshell.commands.mixed_display import equation_infos
-    from hlmshell.estimation.varcomp import equation_rows, residual_row
+    from hlmshell.commands.estimation.mixed_display import equation_infos
+    from hlmshell.inference.varcomp import equation_rows, residual_row
 
     fit = session.e.model.fit
     rows = {}

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hlmshell import commands
-from hlmshell.commands.estat import register_estat
-from hlmshell.commands.replay import register_replay
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
+from hlmshell.shell import registry as commands
+from hlmshell.commands.postestimation.estat import register_estat
+from hlmshell.commands.postestimation.replay import register_replay
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
 from hlmshell.render import Text
-from hlmshell.session import EResults, Session, StataMatrix
+from hlmshell.shell.session import EResults, Session, StataMatrix
 
 LOG = Path("/work/shared/reference/hsb_stata_mixed.log")
 if not LOG.exists():
@@ -521,7 +521,7 @@ def test_lrtest_samples_differ(shell):
 # -- end to end with mixed ---------------------------------------------------------------------------
 def _mixed_available() -> bool:
     try:
-        import hlmshell.commands.mixed  # noqa: F401
+        import hlmshell.commands.estimation.mixed  # noqa: F401
     except ImportError:
         return False
     return True

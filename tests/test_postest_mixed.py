@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hlmshell import commands
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
-from hlmshell.session import Session
+from hlmshell.shell import registry as commands
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
-from hlmshell.session import Session
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.session import Session
 
 LOG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hsb_stata_mixed.log"
 if not LOG.exists():

@@ -16,10 +16,10 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import InMemoryHistory
 
-from hlmshell import commands
-from hlmshell.output import capture_output
-from hlmshell.repl import CommandHistory, ShellCompleter, run_typed
-from hlmshell.session import Session
+from hlmshell.shell import registry as commands
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.repl import CommandHistory, ShellCompleter, run_typed
+from hlmshell.shell.session import Session
 
 TIMEOUT = 10
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[>=()][0-9A-Za-z]?|[\x08\r]")
@@ -216,7 +216,7 @@ def test_the_loop_with_piped_keys_and_a_log(session, tmp_path, monkeypatch):
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from hlmshell.repl import run_repl
+    from hlmshell.shell.repl import run_repl
 
     monkeypatch.setenv("HLMSHELL_HISTORY", str(tmp_path / "history"))
     buf = session.out.console.file

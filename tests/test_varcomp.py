@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hlmshell.estimation.varcomp import EquationInfo, equation_rows, residual_row
+from hlmshell.inference.varcomp import EquationInfo, equation_rows, residual_row
 
 
 def _gamma_from_var(var: float, se: float) -> tuple[float, float]:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hlmshell import commands
-from hlmshell.dispatcher import run_line
-from hlmshell.output import capture_output
-from hlmshell.session import Session
+from hlmshell.shell import registry as commands
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
+from hlmshell.shell.session import Session
 
 
 @pytest.fixture(scope="module")

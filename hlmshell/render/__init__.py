@@ -1,6 +1,6 @@
 """Result objects → text.  Each renderer is registered for one result type with :func:`renders`.
 
-Renderers return plain text in Stata's fixed-width layout; :class:`hlmshell.output.Output` prints it
+Renderers return plain text in Stata's fixed-width layout; :class:`hlmshell.shell.output.Output` prints it
 through rich.  Numerical code never prints and commands never format numbers themselves.
 """
 

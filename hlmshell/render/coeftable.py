@@ -14,7 +14,7 @@ the caller's choice: give it as a plain row.
 from __future__ import annotations
 
 from hlmshell.render import renders
-from hlmshell.render.numfmt import fmt_f, fmt_g
+from hlmshell.lang.numfmt import fmt_f, fmt_g
 from hlmshell.results.estimation import CoefRow, CoefTable
 
 DEFAULT_WIDTH = 12

@@ -10,7 +10,7 @@ import math
 import textwrap
 
 from hlmshell.render import renders
-from hlmshell.render.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num, is_missing
+from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num, is_missing
 from hlmshell.results.data import (CorrelationTable, DescribeTable, ListTable, MergeReport,
                                    OneWayTable, SummaryDetail, SummaryTable, TwoWayTable)
 

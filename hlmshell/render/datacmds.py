@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hlmshell.expr import column_values
+from hlmshell.lang.expr import column_values
 from hlmshell.render import Text, renders
-from hlmshell.render.numfmt import fmt_g
+from hlmshell.lang.numfmt import fmt_g
 
 BY_RULE = "-" * 79
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hlmshell.render import renders
 from hlmshell.render.coeftable import abbrev, columns_title, render_coef_table
-from hlmshell.render.numfmt import fmt_f, fmt_fc, fmt_g
+from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g
 from hlmshell.results.estimation import (
     GroupInfo, GroupTable, ICCTable, IterationLog, LRTestVsLinear, MixedHeader, MixedOutput, RECovMatrix, REParam, RETable,
 )

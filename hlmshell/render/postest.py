@@ -12,7 +12,7 @@ import re
 import textwrap
 
 from hlmshell.render import renders
-from hlmshell.render.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num
+from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num
 from hlmshell.results.postest import (
     EstimatesDir,
     EstimatesTable,

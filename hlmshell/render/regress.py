@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hlmshell.render import renders
 from hlmshell.render.coeftable import coef_table_lines
-from hlmshell.render.numfmt import fmt_f, fmt_fc, fmt_g
+from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g
 from hlmshell.results.regress import RegressHeader, RegressOutput
 
 _RULE = "-" * 13 + "+" + "-" * 34

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hlmshell.render import renders
 from hlmshell.render.coeftable import coef_table_lines
-from hlmshell.render.numfmt import fmt_f
+from hlmshell.lang.numfmt import fmt_f
 from hlmshell.results.tests import LincomOutput, WaldTestOutput
 
 

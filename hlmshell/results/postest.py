@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hlmshell.session import StataMatrix
+from hlmshell.shell.session import StataMatrix
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Data commands: use/save/import, describe, list, summarize, tabulate, generate, egen, sort..."""

@@ -1,0 +1,248 @@
+"""egen: group statistics and other extended generate functions, with ``by()`` or a ``by`` prefix.
+
+Each function follows Stata's egen ado-file: observations outside ``if``/``in`` get missing (``tag``
+gets 0), statistics ignore missing values, ``total`` of nothing is 0, ``group`` numbers the groups in
+the sort order of its variables, ``rank`` gives tied values their average rank.  The variable label is
+the function call as typed (``tag(id)``), as Stata sets it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from hlmshell.data import storage
+from hlmshell.lang import varlist
+from hlmshell.data.sorting import apply_by, group_ids, sort_order
+from hlmshell.shell.registry import command
+from hlmshell.commands.data.generate import full_values, insert_column, plural
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.expr import column_values, is_string_value, row_mask
+from hlmshell.lang.parser import Command, Options, parse_syntax
+from hlmshell.render import Text
+from hlmshell.shell.session import Session
+
+_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*$", re.S)
+
+
+def _numeric(session: Session, exp: str) -> np.ndarray:
+    values = full_values(session, exp, None)
+    if is_string_value(values):
+        raise StataError("type mismatch", 109)
+    return values.astype(float)
+
+
+def _group_index(session: Session, by: list[str], use: np.ndarray) -> np.ndarray:
+    """Dense group numbers 0..k-1 over the rows in ``use`` by the values of ``by`` (-1 elsewhere)."""
+    n = session.nobs
+    out = np.full(n, -1, dtype=np.int64)
+    if not use.any():
+        return out
+    if not by:
+        out[use] = 0
+        return out
+    sub = session.data.loc[use, by].reset_index(drop=True)
+    order = sort_order(sub, by)
+    ids_sorted = group_ids(sub.iloc[order].reset_index(drop=True), by) - 1
+    ids = np.empty(len(sub), dtype=np.int64)
+    ids[order] = ids_sorted
+    out[use] = ids
+    return out
+
+
+def _reduce(values: np.ndarray, gidx: np.ndarray, use: np.ndarray,
+            stat: Callable[[np.ndarray], float]) -> np.ndarray:
+    """``stat`` of the values in each group, spread back to the group's rows in ``use`` (``stat``
+    may also return one value per row, as ranks do)."""
+    out = np.full(len(values), np.nan)
+    rows = np.flatnonzero(use)
+    if rows.size == 0:
+        return out
+    order = rows[np.argsort(gidx[rows], kind="stable")]
+    bounds = np.flatnonzero(np.diff(gidx[order])) + 1
+    for chunk in np.split(order, bounds):
+        out[chunk] = stat(values[chunk])
+    return out
+
+
+def _nonmissing(x: np.ndarray) -> np.ndarray:
+    return x[~np.isnan(x)]
+
+
+def _mean(x: np.ndarray) -> float:
+    x = _nonmissing(x)
+    return float(x.mean()) if x.size else np.nan
+
+
+def _sd(x: np.ndarray) -> float:
+    x = _nonmissing(x)
+    return float(x.std(ddof=1)) if x.size > 1 else np.nan
+
+
+def _pctile(p: float) -> Callable[[np.ndarray], float]:
+    """Stata's summarize-style percentile: average at exact positions, else the next order statistic."""
+    def stat(x: np.ndarray) -> float:
+        x = np.sort(_nonmissing(x))
+        n = x.size
+        if n == 0:
+            return np.nan
+        pos = n * p / 100.0
+        k = int(np.floor(pos))
+        if pos == k:
+            return float(x[0] if k == 0 else (x[k - 1] + x[min(k, n - 1)]) / 2)
+        return float(x[min(k, n - 1)])
+    return stat
+
+
+_STATS: dict[str, Callable[[np.ndarray], float]] = {
+    "mean": _mean,
+    "sd": _sd,
+    "std": _sd,
+    "total": lambda x: float(np.nansum(x)),
+    "sum": lambda x: float(np.nansum(x)),
+    "count": lambda x: float((~np.isnan(x)).sum()),
+    "min": lambda x: float(_nonmissing(x).min()) if (~np.isnan(x)).any() else np.nan,
+    "max": lambda x: float(_nonmissing(x).max()) if (~np.isnan(x)).any() else np.nan,
+    "median": _pctile(50),
+    "iqr": lambda x: _pctile(75)(x) - _pctile(25)(x),
+}
+
+
+def _rank(values: np.ndarray, gidx: np.ndarray, use: np.ndarray, how: str) -> np.ndarray:
+    def ranks(x: np.ndarray) -> np.ndarray:
+        s = pd.Series(x)
+        if how == "field":
+            return s.rank(method="min", ascending=False).to_numpy()
+        if how == "track":
+            return s.rank(method="min").to_numpy()
+        if how == "unique":
+            return s.rank(method="first").to_numpy()
+        return s.rank(method="average").to_numpy()
+
+    return _reduce(values, gidx, use & ~np.isnan(values), ranks)
+
+
+def _markout(session: Session, use: np.ndarray, names: list[str]) -> np.ndarray:
+    """``use`` without observations where any of ``names`` is missing (Stata's markout, strok)."""
+    use = use.copy()
+    for name in names:
+        col = column_values(session.data, name)
+        use &= (col != "") if col.dtype == object else ~np.isnan(col)
+    return use
+
+
+def _row_function(session: Session, fcn: str, args: str, use: np.ndarray) -> np.ndarray:
+    names = varlist.expand(session.variables, args)
+    cols = []
+    for name in names:
+        col = column_values(session.data, name)
+        if col.dtype == object:
+            raise StataError("type mismatch", 109)
+        cols.append(col)
+    m = np.column_stack(cols) if cols else np.zeros((session.nobs, 0))
+    present = ~np.isnan(m)
+    with np.errstate(all="ignore"):
+        if fcn == "rowmean":
+            k = present.sum(axis=1)
+            out = np.where(k > 0, np.nansum(m, axis=1) / np.maximum(k, 1), np.nan)
+        elif fcn == "rowtotal":
+            out = np.nansum(m, axis=1)
+        elif fcn == "rowmax":
+            out = np.where(present.any(axis=1), np.nanmax(np.where(present, m, -np.inf), axis=1),
+                           np.nan)
+        elif fcn == "rowmin":
+            out = np.where(present.any(axis=1), np.nanmin(np.where(present, m, np.inf), axis=1),
+                           np.nan)
+        elif fcn == "rowmiss":
+            out = (~present).sum(axis=1).astype(float)
+        else:  # rownonmiss
+            out = present.sum(axis=1).astype(float)
+    return np.where(use, out, np.nan)
+
+
+def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str],
+            opts: Options) -> tuple[np.ndarray, str]:
+    """The egen function's values over all observations and the default storage type."""
+    if fcn in ("tag", "group"):
+        names = varlist.expand(session.variables, args)
+        missing_ok = opts.take("missing", 1)
+        keep = use if missing_ok else _markout(session, use, names)
+        if fcn == "tag":
+            keys = by + [v for v in names if v not in by]
+            gidx = _group_index(session, keys, keep)
+            out = np.zeros(session.nobs)
+            rows = np.flatnonzero(keep)
+            _, first = np.unique(gidx[rows], return_index=True)
+            out[rows[first]] = 1.0
+            return out, "byte"
+        if by:
+            raise StataError("egen ... group() may not be combined with by", 190)
+        gidx = _group_index(session, names, keep)
+        return np.where(gidx >= 0, gidx + 1.0, np.nan), "float"
+    if fcn.startswith("row") and fcn in ("rowmean", "rowtotal", "rowmax", "rowmin", "rowmiss",
+                                         "rownonmiss"):
+        return _row_function(session, fcn, args, use), "float"
+    if not args.strip():
+        raise syntax_error()
+    values = _numeric(session, args)
+    gidx = _group_index(session, by, use)
+    if fcn == "rank":
+        how = next((h for h in ("field", "track", "unique") if opts.take(h)), "average")
+        return _rank(values, gidx, use, how), "float"
+    if fcn == "pctile":
+        p_text = opts.take_arg("p", 1, required=True)
+        try:
+            p = float(p_text) if p_text is not None else 50.0
+        except ValueError:
+            raise syntax_error() from None
+        if not 0 < p < 100:
+            raise StataError("p() must be between 0 and 100", 198)
+        return _reduce(values, gidx, use, _pctile(p)), "float"
+    if fcn == "std":
+        mean = _reduce(values, gidx, use, _mean)
+        sd = _reduce(values, gidx, use, _sd)
+        with np.errstate(all="ignore"):
+            return (values - mean) / sd, "float"
+    if fcn in _STATS:
+        return _reduce(values, gidx, use, _STATS[fcn]), "float"
+    raise StataError(f"unknown egen function {fcn}()", 133)
+
+
+@command("egen", 4, usage="egen [type] newvar = fcn(arguments) [if] [in] [, by(varlist) options]")
+def egen(session: Session, cmd: Command) -> Text | None:
+    """Extended generate: group means, totals, counts, tags, group numbers, ranks."""
+    syn = parse_syntax(cmd.rest)
+    words = syn.anything.split()
+    if syn.exp is None or not 1 <= len(words) <= 2:
+        raise syntax_error()
+    type_name = words[0] if len(words) == 2 else None
+    if type_name is not None:
+        storage.check_type(type_name)
+        if storage.is_string_type(type_name):
+            raise StataError("type mismatch", 109)
+    name = varlist.new_name(session.variables, words[-1])
+    m = _CALL.match(syn.exp)
+    if not m:
+        raise syntax_error()
+    fcn, args = m.group(1), m.group(2).strip()
+    opts = syn.options
+    by_opt = opts.take_arg("by")
+    by = varlist.expand(session.variables, by_opt) if by_opt else []
+    groups = apply_by(session, cmd)
+    if cmd.by:
+        if by:
+            raise StataError("option by() not allowed with by prefix", 190)
+        by = varlist.expand(session.variables, " ".join(cmd.by))
+    use = row_mask(session, syn.if_, syn.in_, groups=groups)
+    values, default_type = compute(session, fcn, args, use, by, opts)
+    opts.finish()
+    column = storage.numeric_series(values, type_name or default_type)
+    missing = int(column.isna().sum())
+    session.set_data(insert_column(session.data, name, column))
+    session.var_labels = {**session.var_labels, name: f"{fcn}({args})"}
+    if missing:
+        return Text(f"({plural(missing, 'missing value')} generated)")
+    return None

@@ -1,0 +1,1 @@
+"""Estimation commands: mixed, xtmixed, regress."""

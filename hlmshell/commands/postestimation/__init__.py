@@ -1,0 +1,1 @@
+"""Post-estimation commands: predict, estat, estimates, lrtest, test, lincom, ereturn."""

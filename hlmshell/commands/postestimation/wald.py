@@ -1,0 +1,186 @@
+"""``test``, ``testparm`` and ``lincom``: Wald tests and linear combinations of coefficients.
+
+After ``regress`` the tests are F tests with the residual degrees of freedom and ``lincom`` uses t;
+after ``mixed`` they are chi2 tests and z, as in Stata.  ``test ..., accumulate`` adds the new
+constraints to those of the previous test on the same estimation results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from hlmshell.lang import varlist
+from hlmshell.shell.registry import command
+from hlmshell.lang.coefnames import Coefficients, constraint_text, linear_form
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.inference.wald import coef_stats, wald_test
+from hlmshell.lang.parser import Command, parse_options, parse_syntax, split_options, split_top_level
+from hlmshell.results.estimation import CoefRow, CoefTable
+from hlmshell.results.tests import LincomOutput, WaldTestOutput
+from hlmshell.shell.session import EResults, Results, Session
+
+Constraint = tuple[np.ndarray, float]   # weights w and constant c of the hypothesis w'b + c = 0
+
+
+def _active(session: Session) -> EResults:
+    if session.e is None or "b" not in session.e.matrices:
+        raise StataError("last estimates not found", 301)
+    return session.e
+
+
+def _coefficients(e: EResults) -> tuple[Coefficients, np.ndarray, np.ndarray]:
+    b = e.matrices["b"]
+    return Coefficients.from_colnames(b.colnames), b.values.reshape(-1), e.matrices["V"].values
+
+
+def _equation_constraints(spec: str, coefs: Coefficients) -> list[Constraint]:
+    """``test lhs = rhs [= ...]`` or ``test (a = b) (c = d)``: one constraint per ``=``."""
+    groups = [g.strip()[1:-1] for g in _paren_groups(spec)] if spec.lstrip().startswith("(") else [spec]
+    out: list[Constraint] = []
+    for group in groups:
+        sides = split_top_level(group, "=")
+        if len(sides) == 1:
+            sides.append("0")
+        if any(not side.strip() for side in sides):
+            raise syntax_error()
+        forms = [linear_form(side, coefs) for side in sides]
+        first_w, first_c = forms[0]
+        for w, c in forms[1:]:
+            out.append((first_w - w, first_c - c))
+    return out
+
+
+def _paren_groups(text: str) -> list[str]:
+    groups, depth, start = [], 0, None
+    for i, ch in enumerate(text):
+        if ch == "(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0 and start is not None:
+                groups.append(text[start:i + 1])
+                start = None
+        elif depth == 0 and not ch.isspace():
+            raise syntax_error()
+    if depth:
+        raise syntax_error()
+    return groups
+
+
+def _coeflist_constraints(spec: str, coefs: Coefficients) -> list[Constraint]:
+    """``test ses sector`` or ``test [eq]``: each named coefficient equals zero."""
+    out: list[Constraint] = []
+    for word in spec.split():
+        if word.startswith("[") and word.endswith("]"):
+            eq = word[1:-1].strip()
+            columns = [j for j, e in enumerate(coefs.equations) if e == eq]
+            if not columns:
+                raise StataError(f"equation [{eq}] not found", 303)
+        else:
+            columns = [coefs.find(word)]
+        for j in columns:
+            w = np.zeros(len(coefs.names))
+            w[j] = 1.0
+            out.append((w, 0.0))
+    return out
+
+
+def _run_test(session: Session, e: EResults, constraints: list[Constraint],
+              accumulate: bool) -> WaldTestOutput:
+    coefs, b, V = _coefficients(e)
+    if accumulate:
+        constraints = list(e.test_constraints) + constraints
+    R = np.array([w for w, _ in constraints])
+    r = np.array([-c for _, c in constraints])
+    estimable = np.diag(V) > 0
+    kept = [i for i, w in enumerate(R) if np.any(w[estimable]) or abs(r[i]) > 0]
+    result = wald_test(R[kept], r[kept], b, V)
+    dropped = tuple(i + 1 for i in range(len(constraints)) if i not in kept)
+    df_r = e.scalars.get("df_r")
+    texts = tuple(constraint_text(w, c, coefs) for w, c in constraints)
+    res = Results()
+    if df_r is not None:
+        F = result.chi2 / result.df
+        p = float(stats.f.sf(F, result.df, df_r))
+        res.scalars.update({"drop": float(bool(dropped)), "df_r": float(df_r), "F": F,
+                            "df": float(result.df), "p": p})
+        out = WaldTestOutput(texts, None, result.df, p, F, int(df_r), dropped)
+    else:
+        res.scalars.update({"drop": float(bool(dropped)), "chi2": result.chi2,
+                            "df": float(result.df), "p": result.p})
+        out = WaldTestOutput(texts, result.chi2, result.df, result.p, None, None, dropped)
+    e.test_constraints = constraints
+    session.r = res
+    return out
+
+
+@command("test", 2, usage="test coeflist | exp = exp [= ...] | (exp = exp) (exp = exp) [, accumulate]")
+def test(session: Session, cmd: Command) -> WaldTestOutput:
+    """Wald tests of linear hypotheses about the estimated coefficients."""
+    e = _active(session)
+    spec, options = split_options(cmd.rest)
+    opts = parse_options(options)
+    accumulate = opts.take("accumulate", 1)
+    opts.finish()
+    if not spec.strip():
+        raise syntax_error()
+    coefs, _, _ = _coefficients(e)
+    if "=" in spec or spec.lstrip().startswith("("):
+        constraints = _equation_constraints(spec, coefs)
+    else:
+        constraints = _coeflist_constraints(spec, coefs)
+    return _run_test(session, e, constraints, accumulate)
+
+
+@command("testparm", 5, usage="testparm varlist (i.x for all levels of x)")
+def testparm(session: Session, cmd: Command) -> WaldTestOutput:
+    """Test that all coefficients of the listed variables (``i.x`` for all levels) are zero."""
+    e = _active(session)
+    syn = parse_syntax(cmd.rest, allow_exp=False)
+    syn.options.finish()
+    coefs, _, V = _coefficients(e)
+    eq = coefs.default_equation
+    constraints: list[Constraint] = []
+    for word in syn.anything.split():
+        name = word.split(".", 1)[1] if word[:2] in ("i.", "c.") else word
+        for var in varlist.expand(session.variables, name):
+            for j, (e_name, col) in enumerate(zip(coefs.equations, coefs.names)):
+                parts = col.split(".", 1)
+                main = parts[-1] if len(parts) == 2 and parts[0].rstrip("bno").isdigit() else col
+                if e_name == eq and main == var and "#" not in col and V[j, j] > 0:
+                    w = np.zeros(len(coefs.names))
+                    w[j] = 1.0
+                    constraints.append((w, 0.0))
+    if not constraints:
+        raise StataError("no such variables;\nthe specified varlist does not identify any "
+                         "testable coefficients", 111)
+    return _run_test(session, e, constraints, False)
+
+
+@command("lincom", 3, usage="lincom exp [, level(#)]")
+def lincom(session: Session, cmd: Command) -> LincomOutput:
+    """A linear combination of coefficients with its standard error, test and confidence interval."""
+    e = _active(session)
+    spec, options = split_options(cmd.rest)
+    opts = parse_options(options)
+    level_text = opts.take_arg("level", 3)
+    opts.finish()
+    try:
+        level = float(level_text) if level_text is not None else 95.0
+    except ValueError:
+        raise StataError("level() invalid", 198) from None
+    coefs, b, V = _coefficients(e)
+    w, c = linear_form(spec, coefs)
+    estimate = float(w @ b + c)
+    se = float(np.sqrt(max(w @ V @ w, 0.0)))
+    df_r = e.scalars.get("df_r")
+    st = coef_stats(estimate, se, level=level, df=df_r)
+    session.r = Results(scalars={"estimate": estimate, "se": se,
+                                 **({"df": float(df_r)} if df_r is not None else {})})
+    depvar = e.macros.get("depvar", "")
+    row = CoefRow("(1)", st.estimate, st.se, st.stat, st.p, st.lower, st.upper)
+    return LincomOutput(constraint_text(w, c, coefs), CoefTable(depvar, (row,), level),
+                        t=df_r is not None)

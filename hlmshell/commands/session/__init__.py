@@ -1,0 +1,1 @@
+"""Session commands: do/run, log, help, cd, set, display, scalar, matrix, return."""

@@ -1,0 +1,85 @@
+"""display: strings, expressions (Stata's default %10.0g-style output or a %fmt) and layout directives."""
+
+from __future__ import annotations
+
+import re
+
+from hlmshell.shell.registry import command
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.expr import evaluate_node_scalar, parse_leading
+from hlmshell.lang.parser import Command
+from hlmshell.render import Text
+from hlmshell.lang.numfmt import fmt_display, fmt_num
+from hlmshell.shell.session import Session
+
+_FMT = re.compile(r"%-?~?0?\d+\.\d+(?:g|f|e)c?")
+_DIRECTIVE = re.compile(r"(_newline|_n|_column|_col|_skip|_s|_dup|_continue|_c|_request)\b\s*"
+                        r"(?:\(\s*(\d+)\s*\))?")
+_AS = re.compile(r"as\s+(text|txt|result|res|error|err|input|inp)\b|in\s+smcl\b|asis\b")
+
+
+def render_display(session: Session, text: str) -> str:
+    """The text ``display`` prints for its arguments (may contain newlines)."""
+    out: list[str] = []
+    line = ""
+    i, n = 0, len(text)
+    fmt: str | None = None
+    dup_next = 1
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        if text[i] == ",":
+            line += " " if not text.startswith(",,", i) else ""
+            i += 2 if text.startswith(",,", i) else 1
+            continue
+        m = _FMT.match(text, i)
+        if m:
+            fmt = m.group(0)
+            i = m.end()
+            continue
+        m = _AS.match(text, i)
+        if m:
+            i = m.end()
+            continue
+        m = _DIRECTIVE.match(text, i)
+        if m:
+            word, arg = m.group(1), m.group(2)
+            k = int(arg) if arg else 1
+            if word in ("_newline", "_n"):
+                out.append(line)
+                out.extend([""] * (k - 1))
+                line = ""
+            elif word in ("_column", "_col"):
+                line = line.ljust(k - 1)
+            elif word in ("_skip", "_s"):
+                line += " " * k
+            elif word == "_dup":
+                dup_next = k
+            i = m.end()
+            continue
+        node, used = parse_leading(text[i:])
+        if used == 0:
+            raise syntax_error()
+        value = evaluate_node_scalar(session, node)
+        if isinstance(value, str):
+            piece = value
+        elif fmt is not None:
+            try:
+                piece = fmt_num(value, fmt)
+            except ValueError:
+                raise StataError("invalid %format", 120) from None
+        else:
+            piece = fmt_display(value)
+        line += piece * dup_next
+        dup_next = 1
+        fmt = None
+        i += used
+    out.append(line)
+    return "\n".join(out)
+
+
+@command("display", 2, usage="display [%fmt] exp | \"string\" | _n | _col(#) ...")
+def display(session: Session, cmd: Command) -> Text:
+    """Display strings and the values of scalar expressions."""
+    return Text(render_display(session, cmd.rest))

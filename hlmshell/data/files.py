@@ -1,0 +1,214 @@
+"""Finding, reading and writing data files the way Stata does.
+
+``use hsb`` looks for ``hsb.dta``: first relative to the session's working directory (an explicit path
+is taken as typed), then in the ``data/`` directory shipped next to the package, so the bundled HSB
+files load from anywhere.  ``.dta`` files are read with pandas: numeric storage is kept as stored
+(``float`` values are promoted to float64 without rounding further), string variables stay strings,
+and variable labels come back as a dict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import hlmshell
+from hlmshell.errors import StataError
+from hlmshell.lang.parser import unquote
+
+BUNDLED = Path(hlmshell.__file__).resolve().parent.parent / "data"
+
+
+def with_extension(name: str, ext: str) -> str:
+    """``hsb`` → ``hsb.dta``; a name that already has an extension is kept as typed."""
+    name = unquote(name)
+    return name if Path(name).suffix else name + ext
+
+
+def user_path(cwd: Path, name: str) -> Path:
+    """``name`` as a path: ``~`` expanded when it can be, relative names taken from ``cwd``."""
+    path = Path(name)
+    try:
+        path = path.expanduser()
+    except RuntimeError:        # ~nosuchuser, or no home directory: keep the name as typed
+        pass
+    return path if path.is_absolute() else cwd / path
+
+
+def find_input(cwd: Path, name: str, ext: str = ".dta") -> tuple[Path, str]:
+    """The file ``use name`` reads, and the name Stata shows for it; r(601) when there is none.
+
+    A bare name (no directory part) falls back to the bundled ``data/`` directory.
+    """
+    shown = with_extension(name, ext)
+    if not shown:
+        raise StataError("invalid file specification", 198)
+    path = user_path(cwd, shown)
+    if path.is_file():
+        return path, shown
+    bundled = BUNDLED / shown
+    if Path(shown).name == shown and bundled.is_file():
+        return bundled, shown
+    raise StataError(f"file {shown} not found", 601)
+
+
+def output_path(cwd: Path, name: str, ext: str = ".dta") -> tuple[Path, str]:
+    """Where ``save name`` writes, and the name Stata shows for it."""
+    shown = with_extension(name, ext)
+    if not shown:
+        raise StataError("invalid file specification", 198)
+    return user_path(cwd, shown), shown
+
+
+# -- .dta ------------------------------------------------------------------------------------------
+def read_dta(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Data and non-empty variable labels of a Stata file (value labels are not applied)."""
+    try:
+        with pd.io.stata.StataReader(path) as reader:
+            data = reader.read(convert_categoricals=False, convert_missing=False)
+            labels = {k: v for k, v in reader.variable_labels().items() if v}
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise StataError(f"file {path.name} not Stata format", 610) from exc
+    return promote_floats(data), labels
+
+
+def promote_floats(data: pd.DataFrame) -> pd.DataFrame:
+    """float32 columns as float64 holding exactly the stored values (Stata computes in double)."""
+    out = data.copy()
+    for col in out.columns:
+        if out[col].dtype == np.float32:
+            out[col] = out[col].astype(np.float64)
+    return out
+
+
+def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str]) -> None:
+    """Write a Stata 14+ (format 118) file, keeping string columns as strings.
+
+    Columns of single-precision values are written as ``float`` (lossless), as Stata would store them.
+    """
+    frame = data.copy()
+    for col in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[col].dtype):
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), "").astype(str)
+        elif pd.api.types.is_bool_dtype(frame[col].dtype):
+            frame[col] = frame[col].astype(np.int8)
+        elif storage_type(frame[col]) == "float":
+            frame[col] = frame[col].astype(np.float32)
+    kept = {k: v[:80] for k, v in labels.items() if k in frame.columns}
+    try:
+        frame.to_stata(path, write_index=False, version=118, variable_labels=kept)
+    except OSError as exc:
+        raise StataError(f"file {path} could not be opened", 603) from exc
+
+
+# -- delimited text -------------------------------------------------------------------------------
+def read_delimited(path: Path, *, delimiter: str | None, header: bool,
+                   asdouble: bool, case: str = "lower") -> pd.DataFrame:
+    """A text file as Stata's ``import delimited`` stores it.
+
+    Names are lower-cased (``case`` "preserve" or "upper" as Stata's ``case()``); whole-number columns become integers; other numeric columns are stored as
+    ``float`` (rounded to single precision, then held as float64) unless ``asdouble``; everything else
+    is a string.
+    """
+    try:
+        raw = pd.read_csv(path, sep=delimiter, header=0 if header else None, dtype=str,
+                          keep_default_na=False, engine="python" if delimiter is None else "c")
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise StataError(f"file {path.name} could not be read", 603) from exc
+    if header:
+        names = [_clean_name(str(c), k, case) for k, c in enumerate(raw.columns)]
+    else:
+        names = [f"v{k + 1}" for k in range(raw.shape[1])]
+    out = {}
+    for name, col in zip(names, raw.columns):
+        out[name] = _typed(raw[col], asdouble)
+    return pd.DataFrame(out)
+
+
+def _clean_name(name: str, k: int, case: str) -> str:
+    name = {"lower": name.lower(), "upper": name.upper()}.get(case, name)
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name.strip())[:32]
+    if not cleaned or cleaned[0].isdigit():
+        return f"v{k + 1}"
+    return cleaned
+
+
+def _typed(col: pd.Series, asdouble: bool) -> pd.Series:
+    text = col.str.strip()
+    blank = text.isin(["", "."])
+    numbers = pd.to_numeric(text.where(~blank), errors="coerce")
+    if (numbers.notna() | blank).all() and numbers.notna().any():
+        values = numbers.to_numpy(dtype=np.float64)
+        finite = values[~np.isnan(values)]
+        if np.all(finite == np.round(finite)) and not blank.any():
+            dtype = smallest_int(finite)
+            if dtype is not None:
+                return pd.Series(values.astype(dtype))
+        if asdouble:
+            return pd.Series(values)
+        return pd.Series(values.astype(np.float32).astype(np.float64))
+    return pd.Series(col.to_numpy(dtype=object)).astype(str)
+
+
+def smallest_int(values: np.ndarray) -> type | None:
+    """Stata's smallest integer storage for whole numbers: byte, int or long (None: too large)."""
+    lo, hi = values.min(), values.max()
+    for dtype, (low, high) in ((np.int8, (-127, 100)), (np.int16, (-32767, 32740)),
+                               (np.int32, (-2147483647, 2147483620))):
+        if lo >= low and hi <= high:
+            return dtype
+    return None
+
+
+def _single_precision(values: np.ndarray) -> bool:
+    """Whether float64 values are all exactly float32 values (how ``float`` storage is held)."""
+    finite = values[np.isfinite(values)]
+    with np.errstate(over="ignore"):
+        return bool(np.array_equal(finite.astype(np.float32).astype(np.float64), finite))
+
+
+def storage_type(col: pd.Series) -> str:
+    """Stata's storage type name for a column (``str#`` from the longest value).
+
+    ``float`` variables are held as float64 columns of single-precision values, so a float64 column
+    whose values all survive a round trip through float32 is reported as ``float``.
+    """
+    kind = col.dtype
+    if pd.api.types.is_bool_dtype(kind) or kind == np.int8:
+        return "byte"
+    if kind == np.int16:
+        return "int"
+    if pd.api.types.is_integer_dtype(kind):
+        return "long"
+    if kind == np.float32:
+        return "float"
+    if pd.api.types.is_numeric_dtype(kind):
+        return "float" if _single_precision(col.to_numpy(dtype=float)) else "double"
+    longest = int(col.dropna().astype(str).str.len().max()) if col.notna().any() else 1
+    return f"str{max(longest, 1)}" if longest <= 2045 else "strL"
+
+
+def display_format(col: pd.Series) -> str:
+    """Stata's default display format for a column's storage type."""
+    kind = storage_type(col)
+    if kind.startswith("str"):
+        width = int(kind[3:]) if kind != "strL" else 9
+        return f"%{max(width, 9)}s"
+    return {"byte": "%8.0g", "int": "%8.0g", "long": "%12.0g", "float": "%9.0g"}.get(kind, "%10.0g")
+
+
+def write_delimited(data: pd.DataFrame, path: Path, delimiter: str) -> None:
+    """Text with every value's shortest exact form (``float`` values as their single-precision digits)."""
+    frame = data.copy()
+    for col in frame.columns:
+        if pd.api.types.is_float_dtype(frame[col].dtype):
+            single = storage_type(frame[col]) == "float"
+            values = frame[col].to_numpy(dtype=np.float32 if single else np.float64)
+            text = pd.Series(values.astype(str)).str.replace(r"\.0$", "", regex=True)
+            frame[col] = text.where(~np.isnan(values), "").to_numpy()
+    try:
+        frame.to_csv(path, sep=delimiter, index=False, na_rep="")
+    except OSError as exc:
+        raise StataError(f"file {path} could not be opened", 603) from exc

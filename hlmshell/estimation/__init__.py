@@ -1,1 +1,0 @@
-"""Numerical estimation: design matrices, mixed models, OLS, and inference helpers (no printing)."""

@@ -1,0 +1,2 @@
+"""Fitted models (numerical code, no printing, no Stata errors): the FittedModel protocol, design
+matrices, linear regression and the multilevel core."""

@@ -1,0 +1,1 @@
+"""The shell: session state, command registry, dispatcher, scripts, batch runner and prompt."""
