@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-
+from conftest import reference_log, split_log
 from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
@@ -16,7 +16,6 @@ from hlmshell.shell.session import Session
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"
-REFERENCE = REPO.parent / "shared" / "reference" / "hsb_stata_mixed.log"
 
 
 def hlmshell_command() -> list[str]:
@@ -27,17 +26,6 @@ def hlmshell_command() -> list[str]:
 def run_cli(*args: str, cwd: Path = DATA, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*hlmshell_command(), *args], cwd=cwd, input=stdin, capture_output=True,
                           text=True, timeout=120)
-
-
-def blocks(text: str) -> list[tuple[str, list[str]]]:
-    """Split a Stata-style log into (command, output lines) at each ``. command`` echo."""
-    out: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
-        if line.startswith(". "):
-            out.append((line[2:].strip(), []))
-        elif out:
-            out[-1][1].append(line)
-    return out
 
 
 def figures(lines: list[str]) -> list[tuple[str, list[str]]]:
@@ -51,7 +39,7 @@ def figures(lines: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def reference_blocks(count: int) -> list[tuple[str, list[str]]]:
-    return blocks(REFERENCE.read_text(encoding="utf-8"))[:count]
+    return reference_log()[:count]
 
 
 # -- the Done-when test: the first blocks of Stata's log, figure by figure -----------------------
@@ -93,7 +81,7 @@ def test_do_file_reproduces_the_first_blocks_of_statas_log(tmp_path):
     proc = run_cli(str(script))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    ours = blocks(proc.stdout)
+    ours = split_log(proc.stdout)
     ref = reference_blocks(9)
     assert [cmd for cmd, _ in ref] == ["use hsb1.dta, clear", "sum", "use hsb2.dta, clear", "sum",
                                        "use hsb.dta, clear", "sum", "egen tag=tag(id)", "tab tag",
@@ -217,7 +205,7 @@ def test_log_keeps_the_session_output(tmp_path):
     assert run_line(s, "log using session") == 602
     assert "file session.log already exists\nr(602);" in buf.getvalue()
     assert run_line(s, "log using session, append") == 0
-    run_line(s, "pwd")
+    assert run_line(s, "pwd") == 0
     assert run_line(s, "log close _all") == 0
     assert (tmp_path / "session.log").read_text().startswith(log)
     assert run_line(s, "log using session, replace") == 0 and run_line(s, "log query") == 0
@@ -239,6 +227,8 @@ def test_help_for_every_command():
     assert run_line(s, "help") == 0
     index = buf.getvalue()
     specs = {word: spec for word, spec in commands.REGISTRY.items() if word == spec.name}
+    # the loop below checks every registered command: there must be commands to check
+    assert {"use", "summarize", "mixed", "estat", "lrtest", "do", "log", "help"} <= set(specs)
     missing = sorted(name for name, spec in specs.items() if not spec.summary)
     assert not missing, f"commands without a help summary (docstring): {missing}"
     for name, spec in specs.items():

@@ -20,8 +20,13 @@ import pandas as pd
 import pytest
 
 from hlmshell.errors import StataError
-from hlmshell.model.multilevel.lmm import (REEquation, fit_mixed, fitted_values, group_of_rows,
-                                       random_effects)
+from hlmshell.model.multilevel.lmm import (
+    REEquation,
+    fit_mixed,
+    fitted_values,
+    group_of_rows,
+    random_effects,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 Z975 = 1.959963984540054

@@ -20,11 +20,11 @@ import pandas as pd
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from hlmshell.errors import StataError
+from hlmshell.lang.command import parse_command
 from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
-from hlmshell.errors import StataError
 from hlmshell.shell.output import capture_output
-from hlmshell.lang.parser import parse_command
 from hlmshell.shell.session import Session
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="hlmshell-fuzz-"))

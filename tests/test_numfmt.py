@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from hlmshell.lang.numfmt import fmt_display, fmt_e, fmt_f, fmt_fc, fmt_g, fmt_matrix_entry, fmt_num
+from hlmshell.lang.numfmt import (
+    fmt_display,
+    fmt_e,
+    fmt_f,
+    fmt_fc,
+    fmt_g,
+    fmt_matrix_entry,
+    fmt_num,
+)
 
 
 # %9.0g: coefficient/SE/CI and variance-component cells of the reference log (value, printed text)

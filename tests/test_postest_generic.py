@@ -12,34 +12,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hlmshell.shell import registry as commands
 from hlmshell.commands.postestimation.estat import register_estat
 from hlmshell.commands.postestimation.replay import register_replay
+from hlmshell.render import Text
+from conftest import reference_output
+from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
-from hlmshell.render import Text
 from hlmshell.shell.session import EResults, Session, StataMatrix
 
-LOG = Path("/work/shared/reference/hsb_stata_mixed.log")
-if not LOG.exists():
-    LOG = Path(__file__).resolve().parents[1] / "shared" / "reference" / "hsb_stata_mixed.log"
-
-
-def log_blocks() -> list[tuple[str, list[str]]]:
-    """(command, output lines) for every ``. command`` of the reference log."""
-    blocks: list[tuple[str, list[str]]] = []
-    for line in LOG.read_text(encoding="utf-8").splitlines():
-        stripped = line.lstrip()
-        if line.startswith((". ", " . ")):
-            blocks.append((stripped[2:].strip(), []))
-        elif blocks:
-            blocks[-1][1].append(line)
-    return blocks
-
-
 def log_output(command: str, occurrence: int = 0) -> list[str]:
-    found = [out for cmd, out in log_blocks() if cmd == command]
-    return found[occurrence]
+    """What Stata printed for a command of the reference log, lines as printed."""
+    return reference_output(command, occurrence)
 
 
 def nonblank(text: str) -> list[str]:
@@ -121,12 +105,14 @@ def shell():
     out, buf = capture_output()
     session = Session(out=out)
 
-    def run(line: str) -> tuple[int, str]:
+    def run(line: str, rc: int = 0) -> tuple[int, str]:
+        """Run a line and return (rc, output); the rc must be ``rc`` (0 unless a test of an error)."""
         start = buf.tell()
-        rc = run_line(session, line)
+        got = run_line(session, line)
         buf.seek(start)
         text = buf.read()
-        return rc, text
+        assert got == rc, f"{line!r} gave r({got}), not r({rc}):\n{text}"
+        return got, text
 
     return session, run
 
@@ -149,7 +135,7 @@ def test_ereturn_list_hides_estimates_name_and_needs_list(shell):
     assert run("estimates store null")[0] == 0
     rc, text = run("eret li")
     assert rc == 0 and "_estimates_name" not in text and nonblank(text) == log_output("ereturn list")
-    rc, text = run("ereturn")
+    rc, text = run("ereturn", rc=198)
     assert rc == 198 and "r(198);" in text
 
 
@@ -213,13 +199,13 @@ def test_matrix_errors_leave_session_unchanged(shell):
     session, run = shell
     run("matrix A = (1,2)")
     before = dict(session.matrices)
-    rc, text = run("mat list x")
+    rc, text = run("mat list x", rc=111)
     assert rc == 111 and text.splitlines() == ["matrix x not found", "r(111);"]
-    rc, text = run("mat b = e(b)")
+    rc, text = run("mat b = e(b)", rc=111)
     assert rc == 111 and "matrix e(b) not found" in text
-    rc, _ = run("mat D = A * A")
-    assert rc == 503
-    assert run("matrix drop A nothere")[0] == 111
+    rc, text = run("mat D = A * A", rc=503)
+    assert rc == 503 and text.splitlines() == ["conformability error", "r(503);"]
+    assert run("matrix drop A nothere", rc=111)[0] == 111
     assert session.matrices == before
 
 
@@ -259,10 +245,10 @@ def test_estat_ic_regress_uses_rank_and_ll0(shell):
 
 def test_estat_without_estimates_and_bad_subcommand(shell):
     session, run = shell
-    rc, text = run("estat ic")
+    rc, text = run("estat ic", rc=301)
     assert rc == 301 and text.splitlines() == ["last estimates not found", "r(301);"]
     session.e = regress_results(-10.0, 2)
-    rc, text = run("estat nosuch")
+    rc, text = run("estat nosuch", rc=321)
     assert rc == 321 and "invalid subcommand nosuch" in text
 
 
@@ -279,7 +265,7 @@ def test_register_estat_subcommand(shell):
     rc, text = run("estat zzic, level(90)")
     assert rc == 0 and text.strip() == "icc here" and seen == [", level(90)"]
     session.e = regress_results(-10.0, 2)
-    assert run("estat zzicc")[0] == 321
+    assert run("estat zzicc", rc=321)[0] == 321
 
 
 # -- estimates ------------------------------------------------------------------------------------
@@ -326,15 +312,15 @@ def test_estimates_dir_drop_clear(shell):
 
 def test_estimates_errors(shell):
     session, run = shell
-    rc, text = run("est store m1")
+    rc, text = run("est store m1", rc=301)
     assert rc == 301 and "last estimation results not found, nothing to store" in text
     session.e = null_model()
     run("est store m1")
     before = (session.e, dict(session.estimates))
-    rc, text = run("est restore nope")
+    rc, text = run("est restore nope", rc=111)
     assert rc == 111 and text.splitlines() == ["estimation result nope not found", "r(111);"]
-    assert run("est drop nope")[0] == 111
-    assert run("est frobnicate")[0] == 198
+    assert run("est drop nope", rc=111)[0] == 111
+    assert run("est frobnicate", rc=198)[0] == 198
     assert (session.e, session.estimates) == before
 
 
@@ -351,7 +337,7 @@ def test_estimates_replay_uses_registry(shell):
     lines = text.splitlines()
     assert lines[2] == "Model m1" and lines[4] == "replayed ll=-5.0"
     session.e.macros["cmd"] = "zznone"
-    rc, text = run("est replay")
+    rc, text = run("est replay", rc=198)
     assert rc == 198 and "impossible to replay estimation command" in text
 
 
@@ -448,7 +434,7 @@ def test_lrtest_regress_vs_mixed(shell):
     # A linear regression is nested in an ML mixed model (on the boundary): allowed, df = e(df_c).
     assert rc == 0 and " LR chi2(1) = 359.00" in text and "boundary of the parameter space" in text
     session.e.macros["method"] = "REML"
-    rc, text = run("lrtest ols .")
+    rc, text = run("lrtest ols .", rc=498)
     assert rc == 498
     session.e = ses_model()
     rc, text = run("lrtest ols ., force")
@@ -458,20 +444,20 @@ def test_lrtest_regress_vs_mixed(shell):
 
 def test_lrtest_errors_leave_session_unchanged(shell):
     session, run = shell
-    rc, text = run("lrtest a b")
+    rc, text = run("lrtest a b", rc=111)
     assert rc == 111 and text.splitlines() == ["estimation result a not found", "r(111);"]
-    rc, text = run("lrtest a")
+    rc, text = run("lrtest a", rc=111)
     assert rc == 111
     session.e = slope_model()
     run("est store slope")
     session.e = ses_model()
     session.e.scalars["N"] = 7000.0
     before = (session.e, dict(session.estimates), session.r)
-    rc, text = run("lrtest . slope")
+    rc, text = run("lrtest . slope", rc=498)
     assert rc == 498 and text.splitlines() == ["observations differ: 7185 vs. 7000", "r(498);"]
     assert (session.e, session.estimates, session.r) == before
     session.e = slope_model()
-    rc, text = run("lrtest slope .")
+    rc, text = run("lrtest slope .", rc=498)
     assert rc == 498 and "df(unrestricted) = df(restricted) = 6" in text
 
 
@@ -482,10 +468,10 @@ def test_lrtest_reml_and_nesting_checks(shell):
     run("est store big")
     session.e = mixed_results(["a", "c", "d"], [0.0] * 3, ll=-101.0, k_f=1, k_rs=2, k_rc=0,
                               method="REML")
-    rc, text = run("lrtest big .")
+    rc, text = run("lrtest big .", rc=498)
     assert rc == 498 and "REML criterion is not comparable under different" in text
     session.e = mixed_results(["a", "c", "d"], [0.0] * 3, ll=-101.0, k_f=1, k_rs=2, k_rc=0)
-    rc, text = run("lrtest big .")
+    rc, text = run("lrtest big .", rc=498)
     assert rc == 498 and "cannot compare a REML model with an ML model" in text
 
 
@@ -494,7 +480,9 @@ def test_lrtest_boundary_note_only_with_mecmd(shell):
     session.e = slope_model()
     run("est store slope")
     session.e = ses_model()
-    assert "Note:" not in run("lrtest . slope")[1]  # Stata 17/18 mixed: no e(mecmd), no note
+    text = run("lrtest . slope")[1]
+    assert nonblank(text) == log_output("lrtest . slope")  # Stata 17/18 mixed: no e(mecmd), no note
+    assert "Note:" not in text
     session.e.macros["mecmd"] = "xtmixed"
     rc, text = run("lrtest . slope")
     assert rc == 0
@@ -514,20 +502,11 @@ def test_lrtest_samples_differ(shell):
     run("est store slope")
     session.e = mixed_results(["a", "b", "c", "d"], [0.0] * 4, ll=-23320.502, k_f=2, k_rs=2, k_rc=0,
                               sample=sample)
-    rc, text = run("lrtest . slope")
+    rc, text = run("lrtest . slope", rc=498)
     assert rc == 498 and "samples differ" in text
 
 
 # -- end to end with mixed ---------------------------------------------------------------------------
-def _mixed_available() -> bool:
-    try:
-        import hlmshell.commands.estimation.mixed  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _mixed_available(), reason="mixed is not there yet")
 def test_log_sequence_end_to_end(shell):
     """The log's qui mixed / mat / estat ic / est store / lrtest sequence, replayed command by command."""
     session, run = shell

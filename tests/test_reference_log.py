@@ -1,10 +1,10 @@
 """Replay the whole Stata reference session and compare every printed figure with ours.
 
-The session is ``../shared/reference/hsb_stata_mixed.log``: data summaries, seven ``mixed`` fits,
+The session is ``tests/fixtures/hsb_stata_mixed.log``: data summaries, seven ``mixed`` fits,
 ``ereturn list``, ``mat list``, ``di``, ``estat icc/ic/recov``, ``est store`` and ``lrtest``.  Each of
 its commands is run in one hlmshell session; our output (blank lines and the iteration log dropped,
 as in the log) must have the log's lines, in order, with the same words and the same numbers within
-the tolerances of ``../shared/reference/README.md``:
+the tolerances of ``tests/fixtures/stata_reference_README.md``:
 
 - data summaries and tables, group counts, dimensions, df: as printed, give or take one unit in the
   last printed digit (our bundled .dta stores doubles where Stata's original stored floats, which moves
@@ -26,13 +26,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import reference_log
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
-
-LOG = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hsb_stata_mixed.log"
-if not LOG.exists():
-    LOG = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "hsb_stata_mixed.log"
 
 NUMBER = re.compile(r"(?<![\w.])-?(?:\d[\d,]*\.?\d*|\.\d+)(?:e[+-]\d+)?(?![\w])")
 ITERATION_LOG = ("Iteration ", "Performing ", "Computing standard errors")
@@ -43,19 +40,10 @@ BOUNDARY = ("c.ses##i.sector || id: ses, cov(unstr)", "c.ses##ib1.sector || id: 
 
 
 def _blocks() -> list[tuple[str, list[str]]]:
-    """(command, printed lines) for each command of the log; the transcript's prose is dropped."""
-    blocks: list[tuple[str, list[str]]] = []
-    for raw in LOG.read_text(encoding="utf-8").splitlines():
-        if re.match(r"^ ?\. ", raw):
-            command = re.sub(r"^ ?\. ", "", raw).strip()
-            # The transcript lost the word "mixed" here (reference README).
-            command = re.sub(r"^qui mathach", "qui mixed mathach", command)
-            blocks.append((command, []))
-        elif raw.startswith(("Only one fixed effect", "Here,")):
-            continue
-        elif raw.strip() and not raw.strip().startswith(SKIPPED):
-            blocks[-1][1].append(raw.rstrip())
-    return blocks
+    """(command, printed lines) for each command of the log, without what we do not post."""
+    return [(command, [line.rstrip() for line in lines
+                       if line.strip() and not line.strip().startswith(SKIPPED)])
+            for command, lines in reference_log()]
 
 
 BLOCKS = _blocks()
@@ -139,8 +127,7 @@ def test_block_matches_stata(replay: list[list[str]], index: int) -> None:
     command, expected = BLOCKS[index]
     ours = replay[index]
     assert len(ours) >= len(expected), f"{command}: missing output\n" + "\n".join(ours)
-    extra = ours[len(expected):]
-    assert not extra or extra[0].startswith("Note:"), f"{command}: unexpected output {extra}"
+    assert ours[len(expected):] == [], f"{command}: unexpected output {ours[len(expected):]}"
     section = ""
     for want, got in zip(expected, ours):
         section = _section(section, want)
@@ -163,3 +150,21 @@ def test_every_command_of_the_log_is_replayed() -> None:
     commands = [c for c, _ in BLOCKS]
     assert len(commands) == 54
     assert sum(c.startswith("mixed") for c in commands) == 8
+
+
+def test_the_log_parser_keeps_every_printed_line() -> None:
+    """The log's 463 lines are 54 command echoes, 3 paragraphs of commentary and 406 printed lines."""
+    raw = (Path(__file__).resolve().parent / "fixtures" / "hsb_stata_mixed.log").read_text(
+        encoding="utf-8").splitlines()
+    assert len(raw) == 463
+    blocks = reference_log()
+    assert len(blocks) == 54
+    assert sum(len(lines) for _, lines in blocks) == 463 - 54 - 3
+    assert not any(line.startswith(("Only one fixed effect", "Here,")) for _, lines in blocks
+                   for line in lines)
+    commands = [c for c, _ in blocks]
+    # the two echoes with a stray leading blank, and the one that lost the word "mixed"
+    assert commands[37] == "mixed mathach ses sector || id: ses, cov(unstr)"
+    assert commands[-1] == "mixed mathach c.ses##i.sector || id:"
+    assert "qui mixed mathach ses || id: ses, cov(unstructured)" in commands
+    assert not any(c.startswith("qui mathach") for c in commands)

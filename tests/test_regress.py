@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hlmshell.shell.dispatcher import run_line
 from hlmshell.model.linear import fit_ols
-from hlmshell.shell.output import capture_output
 from hlmshell.render.regress import header_lines
 from hlmshell.results.regress import RegressHeader
+from hlmshell.shell.dispatcher import run_line
+from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
 
 DATA = Path(__file__).resolve().parents[1] / "data"

@@ -1,4 +1,4 @@
-"""Renderers of mixed, estat icc and estat recov against the real Stata 17 log (shared/reference).
+"""Renderers of mixed, estat icc and estat recov against the real Stata 17 log (tests/fixtures).
 
 The numbers Stata printed go into the result dataclasses; the rendered text must equal the log's
 lines.  The log has its blank lines removed, so the comparison drops blank lines and trailing blanks.
@@ -10,36 +10,41 @@ from pathlib import Path
 
 import pytest
 
+from conftest import reference_output
 from hlmshell.render import render
 from hlmshell.results.estimation import (
-    CoefRow, CoefTable, GroupInfo, ICCRow, ICCTable, IterationLog, IterationStep, LRTestVsLinear,
-    MixedHeader, MixedOutput, REBlock, RECovMatrix, REParam, RETable,
+    CoefRow,
+    CoefTable,
+    GroupInfo,
+    ICCRow,
+    ICCTable,
+    IterationLog,
+    IterationStep,
+    LRTestVsLinear,
+    MixedHeader,
+    MixedOutput,
+    REBlock,
+    RECovMatrix,
+    REParam,
+    RETable,
 )
-
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "hsb_stata_mixed.log"
 
 HSB_GROUPS = (GroupInfo("id", 160, 14, 44.90625, 67),)
 
 
 def log_output(command: str, occurrence: int = 0) -> list[str]:
     """Lines printed after the ``occurrence``-th echo of ``command``, up to the next echo."""
-    lines = REFERENCE.read_text(encoding="utf-8").splitlines()
-    starts = [i for i, ln in enumerate(lines) if ln.strip() == f". {command}"]
-    start = starts[occurrence] + 1
-    end = start
-    while end < len(lines) and not lines[end].lstrip().startswith(". "):
-        end += 1
-    return [ln.rstrip() for ln in lines[start:end]]
+    return [ln.rstrip() for ln in reference_output(command, occurrence)]
 
 
 def shown(text: str) -> list[str]:
     return [ln.rstrip() for ln in text.splitlines() if ln.strip()]
 
 
-def assert_prefix(rendered: str, expected: list[str]) -> None:
-    got = shown(rendered)
-    assert got == expected[: len(got)]
-    assert len(got) <= len(expected)
+def assert_renders_as_log(rendered: str, expected: list[str]) -> None:
+    """The rendered text is the log's block, line for line (the log's commentary is not in it)."""
+    assert expected, "no reference lines to compare with"
+    assert shown(rendered) == expected
 
 
 def re_param(label: str, *nums: float) -> REParam:
@@ -61,7 +66,7 @@ def null_model() -> MixedOutput:
 def test_null_model_matches_log() -> None:
     text = render(null_model())
     expected = log_output("mixed mathach || id:")
-    assert shown(text) == expected[:len(shown(text))]
+    assert_renders_as_log(text, expected)
     assert shown(text)[-1] == ("LR test vs. linear model: chibar2(01) = 983.92        "
                                "Prob >= chibar2 = 0.0000")
     assert len(shown(text)) == 22
@@ -91,7 +96,7 @@ def test_unstructured_model_chi2_and_note() -> None:
         ),
     )
     text = render(m)
-    assert_prefix(text, log_output("mixed mathach ses || id: ses, cov(unstructured)"))
+    assert_renders_as_log(text, log_output("mixed mathach ses || id: ses, cov(unstructured)"))
     assert shown(text)[-1] == "Note: LR test is conservative and provided only for reference."
     assert text.splitlines()[-2] == ""
 
@@ -120,7 +125,7 @@ def test_factor_interaction_rows() -> None:
         ),
     )
     expected = log_output("mixed mathach c.ses##i.sector || id: ses, cov(unstr)")
-    assert shown(render(m)) == expected
+    assert_renders_as_log(render(m), expected)
 
 
 def test_ib1_interaction_and_random_intercept_model() -> None:
@@ -139,14 +144,14 @@ def test_ib1_interaction_and_random_intercept_model() -> None:
             lr=LRTestVsLinear(338.63, 1, 0.0, chibar=True),
         ),
     )
-    assert shown(render(m)) == log_output("mixed mathach c.ses##i.sector || id:")
+    assert_renders_as_log(render(m), log_output("mixed mathach c.ses##i.sector || id:"))
 
 
 def test_icc_titles() -> None:
     plain = ICCTable("", (ICCRow("id", .1793119, .0185938, .145709, .2186805),))
-    assert shown(render(plain)) == log_output("estat icc", 0)
+    assert_renders_as_log(render(plain), log_output("estat icc", 0))
     residual = ICCTable("residual", (ICCRow("id", .1132354, .0139342, .0886613, .1435479),))
-    assert shown(render(residual)) == log_output("estat icc", 1)
+    assert_renders_as_log(render(residual), log_output("estat icc", 1))
     lines = render(plain).splitlines()
     assert lines[:3] == ["", "Intraclass correlation", ""]
 
@@ -164,9 +169,9 @@ def test_icc_conditional_note_and_long_labels() -> None:
 
 def test_recov_covariance_and_correlation() -> None:
     cov = RECovMatrix("id", ("ses", "_cons"), ((.3983418, -.1558654), (-.1558654, 4.785235)))
-    assert shown(render(cov)) == log_output("estat recov")
+    assert_renders_as_log(render(cov), log_output("estat recov"))
     corr = RECovMatrix("id", ("ses", "_cons"), ((1.0, -.1128938), (-.1128938, 1.0)), correlation=True)
-    assert shown(render(corr)) == log_output("estat recov, corr")
+    assert_renders_as_log(render(corr), log_output("estat recov, corr"))
     # matlist keeps the blank cells of the upper triangle
     assert render(cov).splitlines()[5] == "         ses |  .3983418            "
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 import hlmshell
 from hlmshell.errors import StataError
-from hlmshell.lang.parser import unquote
+from hlmshell.lang.scan import unquote
 
 BUNDLED = Path(hlmshell.__file__).resolve().parent.parent / "data"
 

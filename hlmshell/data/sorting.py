@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hlmshell.lang import varlist
 from hlmshell.errors import StataError
+from hlmshell.lang import varlist
 from hlmshell.lang.expr import column_values
 
 

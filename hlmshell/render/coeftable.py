@@ -13,21 +13,14 @@ the caller's choice: give it as a plain row.
 
 from __future__ import annotations
 
-from hlmshell.render import renders
+from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.numfmt import fmt_f, fmt_g
+from hlmshell.render import renders
 from hlmshell.results.estimation import CoefRow, CoefTable
 
 DEFAULT_WIDTH = 12
 MAX_WIDTH = 32
 
-
-def abbrev(name: str, n: int) -> str:
-    """Stata's abbrev(): keep the head and the last character around a ``~``."""
-    if len(name) <= n:
-        return name
-    if n < 3:
-        return name[:n]
-    return name[: n - 2] + "~" + name[-1]
 
 
 def level_text(level: float) -> str:
@@ -86,7 +79,7 @@ def coef_table_lines(table: CoefTable) -> list[str]:
     w = _width(table)
     lines = [
         "-" * (w + 66),
-        abbrev(table.depvar, w).rjust(w) + " |"
+        shorten(table.depvar, w).rjust(w) + " |"
         + columns_title(" Coefficient  Std. err.      z    P>|z|", table.level, 45),
         "-" * (w + 1) + "+" + "-" * 64,
     ]
@@ -94,13 +87,13 @@ def coef_table_lines(table: CoefTable) -> list[str]:
     segments = _segments(table.rows)
     for i, (term, rows) in enumerate(segments):
         if not term:
-            lines.append(abbrev(rows[0].label, w).rjust(w) + " |" + _numbers(rows[0]))
+            lines.append(shorten(rows[0].label, w).rjust(w) + " |" + _numbers(rows[0]))
             continue
         if i > 0 and lines[-1] != blank:
             lines.append(blank)
-        lines.append(abbrev(term, w).rjust(w) + " |")
+        lines.append(shorten(term, w).rjust(w) + " |")
         for row in rows:
-            lines.append(abbrev(row.label, w - 2).rjust(w - 1) + "  |" + _numbers(row))
+            lines.append(shorten(row.label, w - 2).rjust(w - 1) + "  |" + _numbers(row))
         if _spaced_after(term, rows) and i < len(segments) - 1:
             lines.append(blank)
     lines.append("-" * (w + 66))

@@ -9,18 +9,19 @@ from __future__ import annotations
 import math
 import textwrap
 
-from hlmshell.render import renders
+from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num, is_missing
-from hlmshell.results.data import (CorrelationTable, DescribeTable, ListTable, MergeReport,
-                                   OneWayTable, SummaryDetail, SummaryTable, TwoWayTable)
-
-
-def abbrev(name: str, width: int) -> str:
-    """Stata's abbrev(): names longer than ``width`` keep their head and last character (``abcdefghij~z``)."""
-    if len(name) <= width:
-        return name
-    return name[:width - 2] + "~" + name[-1]
-
+from hlmshell.render import renders
+from hlmshell.results.data import (
+    CorrelationTable,
+    DescribeTable,
+    ListTable,
+    MergeReport,
+    OneWayTable,
+    SummaryDetail,
+    SummaryTable,
+    TwoWayTable,
+)
 
 # -- summarize -----------------------------------------------------------------------------------
 _SUM_HEAD = "    Variable |        Obs        Mean    Std. dev.       Min        Max"
@@ -33,7 +34,7 @@ def summary_table(table: SummaryTable) -> str:
     for k, row in enumerate(table.rows):
         if k and table.separator and k % table.separator == 0:
             lines.append(_SUM_RULE)
-        line = f"{abbrev(row.name, 12):>12} |{fmt_fc(row.n, 11)}"
+        line = f"{shorten(row.name, 12):>12} |{fmt_fc(row.n, 11)}"
         if row.n:
             line += "   " + fmt_g(row.mean) + "   " + fmt_g(row.sd)
             line += "  " + fmt_g(row.min) + "  " + fmt_g(row.max)
@@ -151,7 +152,7 @@ def describe_table(d: DescribeTable) -> str:
              "    name         type    format    label      Variable label",
              rule]
     for r in d.rows:
-        name = abbrev(r.name, 15)
+        name = shorten(r.name, 15)
         lines.append(f"{name:<16}{r.storage:<8}{r.display:<11}{r.value_label:<11}{r.label}".rstrip())
     lines.append(rule)
     lines.append("Sorted by: " + " ".join(d.sortedby))
@@ -183,9 +184,9 @@ def list_table(t: ListTable) -> str:
     cols = []
     for c in t.columns:
         cells = [_cell(v, c.fmt) for v in c.values]
-        w = max(len(abbrev(c.name, 32)), *(len(x) for x in cells))
+        w = max(len(shorten(c.name, 32)), *(len(x) for x in cells))
         left = c.fmt.endswith("s")
-        cols.append((abbrev(c.name, 32), cells, w, left))
+        cols.append((shorten(c.name, 32), cells, w, left))
     numw = len(str(max(t.nobs, 1))) + 2
     indent = " " * (numw + 1)
     inner = "   ".join(" " * w for _, _, w, _ in cols)
@@ -245,7 +246,7 @@ def correlation_table(c: CorrelationTable) -> str:
     for start in range(0, k, 7):
         cols = list(range(start, min(start + 7, k)))
         lines.append("")
-        lines.append(" " * 13 + "|" + "".join(f"{abbrev(c.names[j], 8):>9}" for j in cols))
+        lines.append(" " * 13 + "|" + "".join(f"{shorten(c.names[j], 8):>9}" for j in cols))
         lines.append("-" * 13 + "+" + "-" * (9 * len(cols)))
         for i in range(start, k):
             cells = ""
@@ -254,7 +255,7 @@ def correlation_table(c: CorrelationTable) -> str:
                     break
                 value = c.matrix[i, j]
                 cells += " " + (fmt_g(value, 8) if c.covariance else fmt_f(value, 8, 4))
-            lines.append(f"{abbrev(c.names[i], 12):>12} |" + cells)
+            lines.append(f"{shorten(c.names[i], 12):>12} |" + cells)
     return "\n".join(lines)
 
 

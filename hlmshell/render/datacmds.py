@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hlmshell.lang.expr import column_values
-from hlmshell.render import Text, renders
 from hlmshell.lang.numfmt import fmt_g
+from hlmshell.render import Text, renders
 
 BY_RULE = "-" * 79
 

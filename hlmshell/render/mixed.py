@@ -8,11 +8,21 @@ concatenates to Stata's output.  Column positions (1-based, as in Stata's ``_col
 
 from __future__ import annotations
 
-from hlmshell.render import renders
-from hlmshell.render.coeftable import abbrev, columns_title, render_coef_table
+from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g
+from hlmshell.render import renders
+from hlmshell.render.coeftable import columns_title, render_coef_table
 from hlmshell.results.estimation import (
-    GroupInfo, GroupTable, ICCTable, IterationLog, LRTestVsLinear, MixedHeader, MixedOutput, RECovMatrix, REParam, RETable,
+    GroupInfo,
+    GroupTable,
+    ICCTable,
+    IterationLog,
+    LRTestVsLinear,
+    MixedHeader,
+    MixedOutput,
+    RECovMatrix,
+    REParam,
+    RETable,
 )
 
 RULE = "-" * 78
@@ -64,7 +74,7 @@ def group_table_lines(groups: tuple[GroupInfo, ...]) -> list[str]:
              " Group variable |     groups    Minimum    Average    Maximum",
              "-" * 16 + "+" + "-" * 44]
     for g in groups:
-        lines.append(abbrev(g.name, 12).rjust(15) + " |" + fmt_fc(g.n_groups, 11)
+        lines.append(shorten(g.name, 12).rjust(15) + " |" + fmt_fc(g.n_groups, 11)
                      + fmt_fc(g.min_obs, 11) + fmt_fc(g.avg_obs, 11, 1) + fmt_fc(g.max_obs, 11))
     lines.append("-" * 61)
     return lines
@@ -82,7 +92,7 @@ def render_header(h: MixedHeader) -> str:
     if len(h.groups) == 1:
         g = h.groups[0]
         lines += [
-            _right(f"Group variable: {abbrev(g.name, 14)}", "Number of groups", fmt_fc(g.n_groups, 11)),
+            _right(f"Group variable: {shorten(g.name, 14)}", "Number of groups", fmt_fc(g.n_groups, 11)),
             " " * 48 + "Obs per group:",
             " " * 62 + "min =" + fmt_fc(g.min_obs, 11),
             " " * 62 + "avg =" + fmt_fc(g.avg_obs, 11, 1),
@@ -134,7 +144,7 @@ def re_table_lines(t: RETable) -> list[str]:
              "  Random-effects parameters  |" + columns_title("   Estimate   Std. err.", t.level, 29),
              MID_RULE]
     for block in t.blocks:
-        level = abbrev(block.level, 12)
+        level = shorten(block.level, 12)
         if block.params:
             lines.append(f"{level}: {block.structure}".ljust(29) + "|")
             lines += [_param_line(p) for p in block.params]
@@ -192,10 +202,10 @@ def render_recov(m: RECovMatrix) -> str:
     what = "correlation" if m.correlation else "covariance"
     k = len(m.names)
     lines = ["", f"Random-effects {what} matrix for level {m.level}", "",
-             " " * 13 + "|" + "".join(" " + abbrev(nm, 9).rjust(9) + " " for nm in m.names),
+             " " * 13 + "|" + "".join(" " + shorten(nm, 9).rjust(9) + " " for nm in m.names),
              "-" * 13 + "+" + "-" * (11 * k)]
     for i, name in enumerate(m.names):
         cells = "".join(" " + fmt_g(m.values[i][j], 9) + " " if j <= i else " " * 11
                         for j in range(k))
-        lines.append(abbrev(name, 12).rjust(12) + " |" + cells)
+        lines.append(shorten(name, 12).rjust(12) + " |" + cells)
     return "\n".join(lines)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 import textwrap
 
-from hlmshell.render import renders
+from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num
+from hlmshell.render import renders
 from hlmshell.results.postest import (
     EstimatesDir,
     EstimatesTable,
@@ -23,13 +24,6 @@ from hlmshell.results.postest import (
     ReplayHeader,
     ResultsListing,
 )
-
-
-def abbrev(name: str, n: int) -> str:
-    """Stata's abbrev(): names longer than ``n`` keep n-2 leading characters, ``~`` and the last one."""
-    if len(name) <= n:
-        return name
-    return name[: n - 2] + "~" + name[-1]
 
 
 def center(text: str, width: int) -> str:
@@ -139,7 +133,7 @@ def render_ic_table(obj: ICTable) -> str:
              "       Model |          N   ll(null)  ll(model)      df        AIC        BIC",
              "-" * 13 + "+" + "-" * 63]
     for row in obj.rows:
-        name = row.name if row.name == "." else abbrev(row.name, 12)
+        name = row.name if row.name == "." else shorten(row.name, 12)
         lines.append(name.rjust(12) + " |" + " " + fmt_fc(row.N, 10)
                      + "  " + fmt_g(row.ll0, 9) + "  " + fmt_g(row.ll, 9)
                      + "  " + fmt_f(row.df, 6, 0) + "  " + fmt_g(row.aic, 9)
@@ -161,7 +155,7 @@ _REML_NOTE = ("Note: LR tests based on REML are valid only when the fixed-effect
 @renders(LRTestResult)
 def render_lrtest(obj: LRTestResult) -> str:
     def shown(name: str) -> str:
-        return name if name == "." else abbrev(name, 14)
+        return name if name == "." else shorten(name, 14)
 
     df = fmt_g(obj.df, 9).strip()
     chi2 = fmt_f(obj.chi2, 0, 2)
@@ -192,7 +186,7 @@ def render_estimates_dir(obj: EstimatesDir) -> str:
              "        name | command      depvar       npar  title ",
              "-" * 13 + "+" + "-" * rule]
     for r in obj.rows:
-        name = r.name if r.name == "." else abbrev(r.name, 12)
+        name = r.name if r.name == "." else shorten(r.name, 12)
         line = (name.rjust(12) + " | " + r.cmd.ljust(12) + " " + r.depvar.ljust(12) + " "
                 + f"{r.npar:4d}" + "  " + r.title[:lpiece])
         lines.append(line.rstrip())
@@ -258,7 +252,7 @@ def _table_blocks(obj: EstimatesTable, first: int, last: int) -> list[str]:
         return fmt_num(x, fmt).strip()
 
     lines = ["", hline("-"),
-             dline("Variable", [abbrev(m, cw) for m in obj.models[first:last]],
+             dline("Variable", [shorten(m, cw) for m in obj.models[first:last]],
                    align=lambda s, w: center(s, w)),
              hline("+")]
     many_eq = len(obj.equations) > 1
@@ -266,7 +260,7 @@ def _table_blocks(obj: EstimatesTable, first: int, last: int) -> list[str]:
         if many_eq:
             if k:
                 lines.append(hline("+"))
-            lines.append(abbrev(eq.name, vw).ljust(vw) + " |")
+            lines.append(shorten(eq.name, vw).ljust(vw) + " |")
         shown_term = None
         for row in eq.rows:
             bs = row.b[first:last]
@@ -274,9 +268,9 @@ def _table_blocks(obj: EstimatesTable, first: int, last: int) -> list[str]:
                 continue
             term, label = _row_label(row.name)
             if term is not None and term != shown_term:
-                lines.append(abbrev(term, vw).rjust(vw) + " |")
+                lines.append(shorten(term, vw).rjust(vw) + " |")
             shown_term = term
-            label = label if term is not None else abbrev(label, vw)
+            label = label if term is not None else shorten(label, vw)
             lines.append(dline(label, [value(b, obj.bfmt, row.name) for b in bs]))
             if obj.sefmt is not None:
                 ses = ["" if (b is None or _is_omitted(row.name) and b == 0) else

@@ -7,9 +7,9 @@ Header geometry (Stata 17): a 12-character left column and `` |``, SS (%11.0g in
 
 from __future__ import annotations
 
+from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g
 from hlmshell.render import renders
 from hlmshell.render.coeftable import coef_table_lines
-from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g
 from hlmshell.results.regress import RegressHeader, RegressOutput
 
 _RULE = "-" * 13 + "+" + "-" * 34

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from hlmshell.lang.numfmt import fmt_f
 from hlmshell.render import renders
 from hlmshell.render.coeftable import coef_table_lines
-from hlmshell.lang.numfmt import fmt_f
 from hlmshell.results.tests import LincomOutput, WaldTestOutput
 
 

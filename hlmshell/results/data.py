@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 
-
 @dataclass
 class SummaryRow:
     """One variable of ``summarize``: ``n`` is 0 (and the rest NaN) for strings and empty variables."""

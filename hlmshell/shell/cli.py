@@ -18,9 +18,9 @@ import warnings
 
 from hlmshell import __version__
 from hlmshell.data.files import user_path
-from hlmshell.shell.dofile import ExitRequest, read_script, run_commands, run_script
 from hlmshell.errors import StataError
-from hlmshell.lang.parser import logical_lines
+from hlmshell.lang.lines import logical_lines
+from hlmshell.shell.dofile import ExitRequest, read_script, run_commands, run_script
 from hlmshell.shell.session import Session
 
 
@@ -76,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         elif not sys.stdin.isatty():
             rc = _run_text(session, logical_lines(sys.stdin.read()))
         else:
-            from hlmshell.shell.repl import run_repl  # prompt_toolkit only when interactive
+            from hlmshell.shell.repl import (
+                run_repl,  # prompt_toolkit only when interactive
+            )
 
             return exit_status(run_repl(session, banner=not args.quiet))
         return exit_status(rc)

@@ -12,10 +12,10 @@ import os
 import traceback
 from typing import Any
 
-from hlmshell.shell import registry as commands
 from hlmshell.errors import StataError
-from hlmshell.lang.parser import parse_command
+from hlmshell.lang.command import parse_command
 from hlmshell.render import render
+from hlmshell.shell import registry as commands
 from hlmshell.shell.session import Session
 
 

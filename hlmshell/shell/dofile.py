@@ -20,9 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from hlmshell.data.files import user_path
-from hlmshell.shell.dispatcher import run_line
 from hlmshell.errors import StataError
-from hlmshell.lang.parser import logical_lines, unquote
+from hlmshell.lang.lines import logical_lines
+from hlmshell.lang.scan import unquote
+from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.session import Session
 
 MAX_DEPTH = 64          # nested do-files

@@ -19,12 +19,13 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.shortcuts import CompleteStyle
 
 from hlmshell import __version__
+from hlmshell.data.files import user_path
+from hlmshell.errors import StataError
+from hlmshell.lang.command import parse_command
+from hlmshell.lang.lines import logical_lines, needs_continuation
 from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
-from hlmshell.data.files import user_path
 from hlmshell.shell.dofile import ExitRequest
-from hlmshell.errors import StataError
-from hlmshell.lang.parser import logical_lines, needs_continuation, parse_command
 from hlmshell.shell.session import Session
 
 PROMPT = ". "

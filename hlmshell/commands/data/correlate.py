@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, parse_syntax
-from hlmshell.results.data import CorrelationTable
-from hlmshell.shell.session import Results, Session, StataMatrix
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.lang.varlist import expand
+from hlmshell.results.data import CorrelationTable
+from hlmshell.shell.registry import command
+from hlmshell.shell.session import Results, Session, StataMatrix
 
 
 @command("correlate", 3, aliases=("corr",), usage="correlate [varlist] [if] [in] [, covariance]")

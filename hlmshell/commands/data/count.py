@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell.data.sorting import apply_by, by_variables
-from hlmshell.shell.registry import command
 from hlmshell.errors import syntax_error
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.render import renders
 from hlmshell.render.datacmds import by_header
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Results, Session
 
 

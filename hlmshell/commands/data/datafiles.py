@@ -5,13 +5,15 @@ from __future__ import annotations
 import pandas as pd
 
 from hlmshell.data import files as datasets
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, Syntax, parse_syntax, unquote
-from hlmshell.render import Text
-from hlmshell.shell.session import Results, Session
+from hlmshell.lang.scan import unquote
+from hlmshell.lang.syntax import Syntax, parse_syntax
 from hlmshell.lang.varlist import expand
+from hlmshell.render import Text
+from hlmshell.shell.registry import command
+from hlmshell.shell.session import Results, Session
 
 
 def _require_clear(session: Session, clear: bool) -> None:

@@ -6,12 +6,13 @@ from datetime import datetime
 from pathlib import Path
 
 from hlmshell.data import files as datasets
-from hlmshell.shell.registry import command
 from hlmshell.errors import syntax_error
-from hlmshell.lang.parser import Command, parse_syntax
-from hlmshell.results.data import DescribeRow, DescribeTable
-from hlmshell.shell.session import Results, Session
+from hlmshell.lang.command import Command
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.lang.varlist import expand
+from hlmshell.results.data import DescribeRow, DescribeTable
+from hlmshell.shell.registry import command
+from hlmshell.shell.session import Results, Session
 
 
 @command("describe", 1, usage="describe [varlist]")

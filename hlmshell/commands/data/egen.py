@@ -14,15 +14,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from hlmshell.data import storage
-from hlmshell.lang import varlist
-from hlmshell.data.sorting import apply_by, group_ids, sort_order
-from hlmshell.shell.registry import command
 from hlmshell.commands.data.generate import full_values, insert_column, plural
+from hlmshell.data import storage
+from hlmshell.data.sorting import apply_by, group_ids, sort_order
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import column_values, is_string_value, row_mask
-from hlmshell.lang.parser import Command, Options, parse_syntax
+from hlmshell.lang.syntax import Options, parse_syntax
 from hlmshell.render import Text
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*$", re.S)

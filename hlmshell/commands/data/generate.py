@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 
 from hlmshell.data import storage
-from hlmshell.lang import varlist
 from hlmshell.data.sorting import apply_by
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import evaluate, is_string_value, row_mask
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.render import Text
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from hlmshell.data import files as datasets
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, parse_syntax
-from hlmshell.results.data import ListColumn, ListTable
-from hlmshell.shell.session import Session
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.lang.varlist import expand
+from hlmshell.results.data import ListColumn, ListTable
+from hlmshell.shell.registry import command
+from hlmshell.shell.session import Session
 
 
 @command("list", 1, usage="list [varlist] [if] [in]")

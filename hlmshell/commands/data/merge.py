@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 
 from hlmshell.data import files as datasets
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command, parse_syntax
-from hlmshell.results.data import MergeReport
-from hlmshell.shell.session import Session
+from hlmshell.lang.command import Command
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.lang.varlist import expand, new_name
+from hlmshell.results.data import MergeReport
+from hlmshell.shell.registry import command
+from hlmshell.shell.session import Session
 
 _KEEP = {"master": 1, "match": 3, "matched": 3, "using": 2, "1": 1, "2": 2, "3": 3}
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hlmshell.lang import varlist
-from hlmshell.shell.registry import command
 from hlmshell.commands.data.generate import insert_column
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.render import Text
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 _NUM = r"(?:-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\.[a-z]?|min|max)"

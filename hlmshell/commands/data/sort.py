@@ -6,14 +6,15 @@ import re
 
 import numpy as np
 
-from hlmshell.lang import varlist
-from hlmshell.data.sorting import sort_order
-from hlmshell.shell.registry import command
 from hlmshell.commands.data.generate import insert_column
-from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command, parse_syntax
-from hlmshell.shell.session import Session
 from hlmshell.data import storage
+from hlmshell.data.sorting import sort_order
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
+from hlmshell.lang.syntax import parse_syntax
+from hlmshell.shell.registry import command
+from hlmshell.shell.session import Session
 
 
 @command("sort", 2, usage="sort varlist [in] [, stable]")

@@ -9,14 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 from hlmshell.data.sorting import apply_by, by_variables
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.syntax import parse_syntax
+from hlmshell.lang.varlist import expand
 from hlmshell.render.datacmds import by_header
 from hlmshell.results.data import SummaryDetail, SummaryRow, SummaryTable
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Results, Session
-from hlmshell.lang.varlist import expand
 
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 

@@ -9,16 +9,17 @@ import numpy as np
 import pandas as pd
 
 from hlmshell.data.sorting import apply_by, by_variables
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import column_values, row_mask
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.syntax import parse_syntax
+from hlmshell.lang.varlist import expand, new_name
 from hlmshell.render import Text
 from hlmshell.render.data import value_text
 from hlmshell.render.datacmds import by_header
 from hlmshell.results.data import OneWayTable, TwoWayTable
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Results, Session
-from hlmshell.lang.varlist import expand, new_name
 
 
 def _levels(values: np.ndarray, keep_missing: bool) -> tuple[list, np.ndarray]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.model.design import Design
 from hlmshell.inference.wald import coef_stats
+from hlmshell.model.design import Design
 from hlmshell.results.estimation import CoefRow
 
 

@@ -10,21 +10,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hlmshell.shell.registry import command
 from hlmshell.commands.estimation.mixed_display import mixed_display
 from hlmshell.commands.estimation.mixed_syntax import MixedSpec, REPart, parse_mixed
 from hlmshell.commands.postestimation.replay import register_replay
 from hlmshell.errors import StataError
-from hlmshell.model.design import Design, build_design, model_variables
-from hlmshell.model.multilevel.lmm import MixedFit, REEquation, fit_mixed
 from hlmshell.inference.varcomp import n_params
 from hlmshell.inference.wald import wald_test
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command
+from hlmshell.model.design import Design, build_design, model_variables
+from hlmshell.model.multilevel.lmm import MixedFit, REEquation, fit_mixed
 from hlmshell.render import Text
 from hlmshell.results.estimation import IterationLog, IterationStep
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import EResults, Session, StataMatrix
-from hlmshell.lang import varlist
 
 
 def _missing(values: pd.Series) -> np.ndarray:

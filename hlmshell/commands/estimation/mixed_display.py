@@ -5,8 +5,15 @@ from __future__ import annotations
 from hlmshell.commands.estimation.coefrows import coef_rows
 from hlmshell.inference.varcomp import EquationInfo, equation_rows, residual_row
 from hlmshell.render import Text
-from hlmshell.results.estimation import (CoefTable, GroupInfo, LRTestVsLinear, MixedHeader,
-                                         REBlock, REParam, RETable)
+from hlmshell.results.estimation import (
+    CoefTable,
+    GroupInfo,
+    LRTestVsLinear,
+    MixedHeader,
+    REBlock,
+    REParam,
+    RETable,
+)
 from hlmshell.shell.session import EResults
 
 

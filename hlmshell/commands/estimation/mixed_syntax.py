@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Options, parse_options, parse_syntax, split_options, split_top_level
+from hlmshell.lang.scan import split_options, split_top_level
+from hlmshell.lang.syntax import Options, parse_options, parse_syntax
 
 COVARIANCES = ("independent", "exchangeable", "identity", "unstructured")
 

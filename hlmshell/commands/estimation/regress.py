@@ -11,18 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hlmshell.lang import varlist
-from hlmshell.shell.registry import command
 from hlmshell.commands.estimation.coefrows import coef_rows
 from hlmshell.commands.postestimation.replay import register_replay
 from hlmshell.errors import StataError
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
+from hlmshell.lang.expr import row_mask
+from hlmshell.lang.syntax import Options, parse_syntax
 from hlmshell.model.design import Design, build_design, model_variables
 from hlmshell.model.linear import OLSFit, fit_ols
-from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, Options, parse_syntax
 from hlmshell.render import Text
 from hlmshell.results.estimation import CoefTable
 from hlmshell.results.regress import RegressHeader, RegressOutput
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import EResults, Session, StataMatrix
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from hlmshell.shell.registry import command
 from hlmshell.commands.postestimation.estnames import HIDDEN_PREFIX
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.command import Command
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.results.postest import ResultsListing
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 

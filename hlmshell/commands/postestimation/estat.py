@@ -17,11 +17,16 @@ from typing import Any, Callable
 
 import numpy as np
 
-from hlmshell.shell.registry import command
-from hlmshell.commands.postestimation.estnames import ic_row, require_active, stored_name
+from hlmshell.commands.postestimation.estnames import (
+    ic_row,
+    require_active,
+    stored_name,
+)
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.command import Command
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.results.postest import ICTable
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Results, Session, StataMatrix
 
 EstatFn = Callable[[Session, str], Any]

@@ -5,14 +5,20 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from hlmshell.commands.postestimation.estat import register_estat
 from hlmshell.commands.estimation.mixed_display import equation_infos
+from hlmshell.commands.postestimation.estat import register_estat
 from hlmshell.errors import StataError
 from hlmshell.inference.varcomp import covariance_matrix, icc_rows
-from hlmshell.lang.parser import parse_syntax
-from hlmshell.results.estimation import GroupInfo, GroupTable, ICCRow, ICCTable, RECovMatrix
-from hlmshell.shell.session import Results, Session, StataMatrix
 from hlmshell.lang import varlist
+from hlmshell.lang.syntax import parse_syntax
+from hlmshell.results.estimation import (
+    GroupInfo,
+    GroupTable,
+    ICCRow,
+    ICCTable,
+    RECovMatrix,
+)
+from hlmshell.shell.session import Results, Session, StataMatrix
 
 
 def _mixed_model(session: Session):

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from hlmshell.shell.registry import command
 from hlmshell.commands.postestimation.estnames import (
     NAME_MACRO,
     copy_eresults,
@@ -24,10 +23,11 @@ from hlmshell.commands.postestimation.estnames import (
 )
 from hlmshell.commands.postestimation.replay import replay
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command, Options, parse_syntax
-from hlmshell.render import Text
+from hlmshell.lang.abbrev import shorten
+from hlmshell.lang.command import Command
 from hlmshell.lang.numfmt import fmt_num
-from hlmshell.render.postest import abbrev
+from hlmshell.lang.syntax import Options, parse_syntax
+from hlmshell.render import Text
 from hlmshell.results.postest import (
     EstimatesDir,
     EstimatesDirRow,
@@ -37,6 +37,7 @@ from hlmshell.results.postest import (
     ICTable,
     ReplayHeader,
 )
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Results, Session, StataMatrix
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
@@ -123,7 +124,7 @@ def estimates_dir(session: Session, words: list[str]) -> EstimatesDir | None:
         elif len(depvars) > 1:
             depvar = "mult. depvar"
         else:
-            depvar = abbrev(depvars[0], 12)
+            depvar = shorten(depvars[0], 12)
         b = e.matrices.get("b")
         rows.append(EstimatesDirRow(name, e.macros.get("cmd2") or e.cmd, depvar,
                                     0 if b is None else b.shape[1],

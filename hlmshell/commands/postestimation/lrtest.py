@@ -19,13 +19,19 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from hlmshell.shell.registry import command
 from hlmshell.commands.postestimation.estimates import estimates_dir, ic_table
-from hlmshell.commands.postestimation.estnames import expand_names, lookup, rank_of_v, scalar
+from hlmshell.commands.postestimation.estnames import (
+    expand_names,
+    lookup,
+    rank_of_v,
+    scalar,
+)
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.command import Command
 from hlmshell.lang.numfmt import fmt_g
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.results.postest import LRTestResult
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import EResults, Results, Session
 
 _MIXED_CMDS = ("mixed", "xtmixed", "xtmelogit", "xtmepoisson", "meqrlogit", "meqrpoisson")

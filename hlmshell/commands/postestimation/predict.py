@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.lang import varlist
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError
-from hlmshell.model.multilevel.lmm import group_of_rows, random_effects
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.parser import Command, parse_syntax
+from hlmshell.lang.syntax import parse_syntax
+from hlmshell.model.multilevel.lmm import group_of_rows, random_effects
 from hlmshell.render import Text
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import EResults, Session
 
 _STATISTICS = (("xb", 2), ("fitted", 3), ("residuals", 3), ("rstandard", 3), ("reffects", 3),

@@ -10,14 +10,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from hlmshell.lang import varlist
-from hlmshell.shell.registry import command
-from hlmshell.lang.coefnames import Coefficients, constraint_text, linear_form
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.inference.wald import coef_stats, wald_test
-from hlmshell.lang.parser import Command, parse_options, parse_syntax, split_options, split_top_level
+from hlmshell.lang import varlist
+from hlmshell.lang.coefnames import Coefficients, constraint_text, linear_form
+from hlmshell.lang.command import Command
+from hlmshell.lang.scan import split_options, split_top_level
+from hlmshell.lang.syntax import parse_options, parse_syntax
 from hlmshell.results.estimation import CoefRow, CoefTable
 from hlmshell.results.tests import LincomOutput, WaldTestOutput
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import EResults, Results, Session
 
 Constraint = tuple[np.ndarray, float]   # weights w and constant c of the hypothesis w'b + c = 0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import evaluate_node_scalar, parse_leading
-from hlmshell.lang.parser import Command
-from hlmshell.render import Text
 from hlmshell.lang.numfmt import fmt_display, fmt_num
+from hlmshell.render import Text
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 _FMT = re.compile(r"%-?~?0?\d+\.\d+(?:g|f|e)c?")

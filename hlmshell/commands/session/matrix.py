@@ -11,11 +11,13 @@ import re
 
 import numpy as np
 
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import evaluate_scalar
-from hlmshell.lang.parser import Command, parse_options, split_options, split_top_level
+from hlmshell.lang.scan import split_options, split_top_level
+from hlmshell.lang.syntax import parse_options
 from hlmshell.results.postest import MatrixDir, MatrixListing
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session, StataMatrix
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}$")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command
+from hlmshell.lang.command import Command
 from hlmshell.results.postest import ResultsListing
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Results, Session
 
 

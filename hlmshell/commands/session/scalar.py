@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from hlmshell.lang import varlist
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang import varlist
+from hlmshell.lang.command import Command
 from hlmshell.lang.expr import evaluate_scalar
-from hlmshell.lang.parser import Command, split_top_level
+from hlmshell.lang.scan import split_top_level
 from hlmshell.render.datacmds import ScalarList
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 

@@ -5,13 +5,21 @@ from __future__ import annotations
 import datetime as _dt
 import os
 
-from hlmshell.shell import registry as commands
-from hlmshell.shell.registry import command
 from hlmshell.data.files import user_path
-from hlmshell.shell.dofile import ExitRequest, ScriptFailed, read_script, resolve_dofile, run_script
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command, parse_syntax, unquote
+from hlmshell.lang.command import Command
+from hlmshell.lang.scan import unquote
+from hlmshell.lang.syntax import parse_syntax
 from hlmshell.render import Text
+from hlmshell.shell import registry as commands
+from hlmshell.shell.dofile import (
+    ExitRequest,
+    ScriptFailed,
+    read_script,
+    resolve_dofile,
+    run_script,
+)
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 UNNAMED = "<unnamed>"

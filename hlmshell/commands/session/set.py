@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hlmshell.shell.registry import command
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.parser import Command
+from hlmshell.lang.command import Command
+from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from hlmshell.errors import StataError
+
 from . import covariance as cv
 from .crossprod import Layout, build_layout, build_levels
 from .likelihood import Core, core, ll_at_sigma, ols_ll, profiled_ll, sigma2_hat
@@ -127,7 +128,7 @@ def fit_mixed(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray], equations:
     X = np.asarray(X, dtype=np.float64).reshape(y.shape[0], -1)
     _check(y, X, levels, equations)
     n, p = X.shape
-    if reml and n <= p:
+    if n <= p:
         raise StataError("insufficient observations", 2001)
     infos = build_levels(levels, n)
     eq_Z = [np.asarray(e.Z, dtype=np.float64) for e in equations]

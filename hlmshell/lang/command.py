@@ -1,0 +1,83 @@
+"""A command line's prefixes (``quietly``, ``capture``, ``by varlist:``...) and its command word."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.scan import top_level_positions
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class Command:
+    """One command line with its prefixes taken off."""
+
+    name: str                     # the word typed (abbreviations are resolved by the dispatcher)
+    rest: str                     # everything after the command word
+    text: str                     # the original line
+    quietly: bool = False
+    noisily: bool = False
+    capture: bool = False
+    by: list[str] | None = None   # ``by varlist:`` / ``bysort varlist:``
+    by_sort: bool = False
+    by_order: list[str] | None = None  # bysort's extra (varlist) sort keys, Stata's ``bysort a (b):``
+
+
+_PREFIXES = {
+    "qui": "quietly", "quie": "quietly", "quiet": "quietly", "quietl": "quietly", "quietly": "quietly",
+    "n": "noisily", "no": "noisily", "noi": "noisily", "nois": "noisily", "noisi": "noisily",
+    "noisil": "noisily", "noisily": "noisily",
+    "cap": "capture", "capt": "capture", "captu": "capture", "captur": "capture", "capture": "capture",
+}
+
+
+def parse_command(line: str) -> Command:
+    """Split prefixes (``quietly``, ``capture``, ``by varlist:``, ``bysort varlist:``) from a line."""
+    text = line.strip()
+    cmd = Command(name="", rest="", text=text)
+    rest = text
+    while True:
+        rest = rest.lstrip()
+        m = _WORD.match(rest)
+        if not m:
+            break
+        word = m.group(0)
+        lowered = word
+        if lowered in _PREFIXES:
+            after = rest[m.end():]
+            kind = _PREFIXES[lowered]
+            setattr(cmd, kind, True)
+            rest = after.lstrip()
+            if rest.startswith(":"):
+                rest = rest[1:]
+            continue
+        if lowered in ("by", "bys", "byso", "bysor", "bysort"):
+            colon = next((i for i, c in top_level_positions(rest) if c == ":"), -1)
+            if colon < 0:
+                raise syntax_error()
+            spec = rest[m.end():colon]
+            order = None
+            if "(" in spec:
+                spec, _, tail = spec.partition("(")
+                order = tail.rstrip(") ").split()
+            cmd.by = spec.split()
+            cmd.by_order = order
+            cmd.by_sort = lowered != "by"
+            if not cmd.by:
+                raise syntax_error()
+            rest = rest[colon + 1:]
+            continue
+        break
+    rest = rest.lstrip()
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*|[=.]", rest)
+    if not m:
+        if rest:
+            raise StataError(f"{rest.split()[0]} is not a valid command name", 199)
+        cmd.name = ""
+        return cmd
+    cmd.name = m.group(0)
+    cmd.rest = rest[m.end():]
+    return cmd
