@@ -1,6 +1,6 @@
 """Golden tests for the mixed-model estimation core against the Stata log (and lme4 fixtures).
 
-Tolerances (shared/reference/README.md): fixed effects, residual variance, ll strict; variance
+Tolerances (tests/fixtures/stata_reference_README.md): fixed effects, residual variance, ll strict; variance
 components, their SEs and CIs 2e-4 relative. Stata stops its Newton-Raphson a step short on flat
 likelihoods, and its fixed-effect SEs are evaluated at that point, so fixed-effect SEs can differ
 from ours in the 6th-7th significant digit (null model: .2436178 vs .2436171 at the exact

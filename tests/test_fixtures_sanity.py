@@ -3,18 +3,21 @@
 These tests need no R. They fail if a fixture is stale or malformed: the data file changed, a key is
 missing, the Stata-metric parameters disagree with the variances, or the log likelihood, GLS fixed
 effects and their SEs recomputed here in numpy from the fixture's variance components disagree with
-the fixture. The HSB models are also checked against the real Stata log in shared/reference.
+the fixture. The HSB models are also checked against the real Stata log in tests/fixtures.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from conftest import reference_output
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("lme4_*.json"))
@@ -103,7 +106,9 @@ def test_model_internal_consistency(mid: str, m: dict) -> None:
         if blk["covariance"] == "unstructured" and not m["singular"]:
             r = S[0, 1] / np.sqrt(S[0, 0] * S[1, 1])
             assert np.tanh(b[f"atr{L}_1_1_2:_cons"]) == pytest.approx(r, rel=1e-12)
-    if not m["singular"]:
+    if m["singular"]:   # the SEs are null at a singular fit (fixtures/README.md)
+        assert all(se is None for se in m["varcomp_se"].values())
+    else:
         assert all(se is not None and se > 0 for se in m["varcomp_se"].values())
 
 
@@ -183,7 +188,8 @@ def test_likelihood_recomputed_from_fixture(mid: str, m: dict) -> None:
     np.testing.assert_allclose(np.sqrt(np.diag(np.linalg.inv(XtVX))), m["fixed"]["se"], rtol=1e-6)
 
 
-# Numbers printed by Stata in shared/reference/hsb_stata_mixed.log (ML fits).
+# Numbers printed by Stata in tests/fixtures/hsb_stata_mixed.log (ML fits); test_stata_hsb_numbers_are_the_logs
+# reads them back from the log.
 STATA_HSB = {
     "hsb_null_ml": dict(ll=-23557.905, b={"_cons": (12.63707, .2436178)},
                         v={"id: var(_cons)": (8.55352, 1.068642),
@@ -219,8 +225,36 @@ def test_hsb_fixture_matches_stata_log(name: str) -> None:
         assert fx[k][1] == pytest.approx(se, rel=rel * 10, abs=1e-6)
     for k, (est, se) in ref["v"].items():
         assert m["varcomp"][k] == pytest.approx(est, rel=2e-4)
-        if m["varcomp_se"][k] is not None:
+        if m["singular"]:   # no SEs at a singular fit (fixtures/README.md)
+            assert m["varcomp_se"][k] is None
+        else:
             assert m["varcomp_se"][k] == pytest.approx(se, rel=2e-4)
+
+
+STATA_HSB_COMMANDS = {
+    "hsb_null_ml": "mixed mathach || id:",
+    "hsb_ses_ml": "mixed mathach ses || id:",
+    "hsb_ses_rslope_ml": "mixed mathach ses || id: ses, cov(unstructured)",
+    "hsb_ses_sector_inter_ml": "mixed mathach c.ses##i.sector || id: ses, cov(unstr)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATA_HSB))
+def test_stata_hsb_numbers_are_the_logs(name: str) -> None:
+    """Every number of STATA_HSB is what the log prints for that fit: its log likelihood, and each
+    (estimate, SE) pair as the first two figures of a table row."""
+    block = reference_output(STATA_HSB_COMMANDS[name])
+    ref = STATA_HSB[name]
+    ll = [float(line.split("=")[1].split()[0]) for line in block if line.startswith("Log likelihood =")]
+    assert ll == [ref["ll"]]
+    number = re.compile(r"-?(\d+\.?\d*|\.\d+)$")
+    pairs = [tuple(float(x) for x in cells[:2]) for cells in
+             (line.partition("|")[2].split() for line in block if "|" in line)
+             if len(cells) >= 2 and all(number.match(x) for x in cells[:2])]
+    wanted = list(ref["b"].values()) + list(ref["v"].values())
+    assert len(wanted) == len(ref["b"]) + len(ref["v"]) >= 3
+    for pair in wanted:
+        assert pair in pairs, f"{name}: {pair} is not a row of the log's {STATA_HSB_COMMANDS[name]!r}"
 
 
 BLUP_FIXTURE = _load(ROOT / "tests" / "fixtures" / "lme4_hsb_blups.json")
