@@ -24,6 +24,7 @@ class Command:
     by: list[str] | None = None   # ``by varlist:`` / ``bysort varlist:``
     by_sort: bool = False
     by_order: list[str] | None = None  # bysort's extra (varlist) sort keys, Stata's ``bysort a (b):``
+    by_rc0: bool = False          # ``by g, rc0:``: carry on after a group fails
 
 
 _PREFIXES = {
@@ -58,7 +59,7 @@ def parse_command(line: str) -> Command:
             colon = next((i for i, c in top_level_positions(rest) if c == ":"), -1)
             if colon < 0:
                 raise syntax_error()
-            spec = rest[m.end():colon]
+            spec, comma, options = rest[m.end():colon].partition(",")
             order = None
             if "(" in spec:
                 spec, _, tail = spec.partition("(")
@@ -66,6 +67,13 @@ def parse_command(line: str) -> Command:
             cmd.by = spec.split()
             cmd.by_order = order
             cmd.by_sort = lowered != "by"
+            for option in options.split():
+                if option == "sort":
+                    cmd.by_sort = True
+                elif option == "rc0":
+                    cmd.by_rc0 = True
+                else:
+                    raise StataError(f"option {option} not allowed", 198)
             if not cmd.by:
                 raise syntax_error()
             rest = rest[colon + 1:]

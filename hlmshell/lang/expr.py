@@ -925,6 +925,9 @@ def row_mask(session: Any, if_: str | None, in_: str | None, *,
             raise StataError("type mismatch", 109)
         truth = np.asarray(value, dtype=float) != 0
         mask &= np.broadcast_to(truth, (n,))
+    by_rows = getattr(session, "by_rows", None)
+    if by_rows is not None:
+        mask &= by_rows
     return mask
 
 

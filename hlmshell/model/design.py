@@ -24,14 +24,13 @@ Factor cells without observations (interaction cells, ``1.x`` when level 1 is ab
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.varlist import expand as expand_varlist
+from hlmshell.errors import StataError
+from hlmshell.lang.fvnotation import Comp, Term, parse_terms, variables_of
 
 # Relative squared norm below which a column counts as a combination of the columns before it.
 COLLINEAR_TOL = 1e-13
@@ -115,191 +114,6 @@ class Design:
         return out
 
 
-# -- parsing -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Comp:
-    """One variable of a term, with its factor-variable operator."""
-
-    var: str
-    factor: bool
-    base: tuple = ("first",)          # ("first",) ("last",) ("freq",) ("nth", k) ("value", v) ("none",)
-    only: tuple[float, ...] | None = None   # i(1 3).x / 1.x: these levels only
-
-
-@dataclass(frozen=True)
-class _Term:
-    comps: tuple[_Comp, ...]          # factors first, then continuous, each in the order typed
-
-    @property
-    def key(self) -> tuple:
-        return tuple(sorted((c.var, c.factor) for c in self.comps))
-
-
-_PREFIX = re.compile(r"([A-Za-z0-9]+(?:\([^()]*\))?)\.")
-_NAMECHARS = re.compile(r"^[A-Za-z_*?~][A-Za-z0-9_*?~-]*$")
-
-
-def _split_blanks(text: str) -> list[str]:
-    """Split on blanks outside parentheses, keeping ``a - b`` ranges and ``a # b`` together."""
-    text = re.sub(r"\s*(##|#)\s*", r"\1", text.strip())
-    text = re.sub(r"\s+-\s*|\s*-\s+", "-", text)
-    out, cur, depth = [], "", 0
-    for ch in text:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth < 0:
-                raise syntax_error()
-        if ch.isspace() and depth == 0:
-            if cur:
-                out.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if depth != 0:
-        raise syntax_error()
-    if cur:
-        out.append(cur)
-    return out
-
-
-def _split_hash(token: str) -> tuple[list[str], bool]:
-    """``a##b#c`` → (["a", "b", "c"], True): the operands and whether ``##`` was used."""
-    parts, cur, depth, i, factorial = [], "", 0, 0, False
-    while i < len(token):
-        ch = token[i]
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "#" and depth == 0:
-            if token.startswith("##", i):
-                factorial = True
-                i += 1
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-        i += 1
-    parts.append(cur)
-    if any(not p for p in parts):
-        raise syntax_error()
-    return parts, factorial
-
-
-def _numlist(text: str) -> tuple[float, ...]:
-    values: list[float] = []
-    for word in text.replace(",", " ").split():
-        try:
-            if "/" in word:
-                a, b = word.split("/")
-                values.extend(float(v) for v in range(int(a), int(b) + 1))
-            else:
-                values.append(float(word))
-        except ValueError:
-            raise StataError(f"{text}: invalid numlist", 121) from None
-    return tuple(values)
-
-
-def _apply_prefix(op: str, comp: dict) -> None:
-    """Update the component description ``comp`` with the operator ``op`` (the text before ``.``)."""
-    low = op.lower()
-    if low == "i":
-        comp.update(factor=True)
-    elif low == "c":
-        comp.update(factor=False)
-    elif low in ("ibn", "bn"):
-        comp.update(factor=True, base=("none",))
-    elif re.fullmatch(r"i?b\d+", low):
-        comp.update(factor=True, base=("value", float(low.lstrip("ib"))))
-    elif m := re.fullmatch(r"i?b\((first|last|freq|#\d+|\d+)\)", low):
-        arg = m.group(1)
-        base = (("nth", int(arg[1:])) if arg.startswith("#") else
-                ("value", float(arg)) if arg.isdigit() else (arg,))
-        comp.update(factor=True, base=base)
-    elif m := re.fullmatch(r"i\(([^()]*)\)", low):
-        comp.update(factor=True, base=("none",), only=_numlist(m.group(1)))
-    elif low.isdigit():
-        comp.update(factor=True, base=("none",), only=(float(low),))
-    elif re.fullmatch(r"[lfds]\d*|[lfds]\(.*\)", low):
-        raise StataError("time-series operators not allowed", 101)
-    else:
-        raise StataError(f"{op}.: invalid factor-variable operator", 198)
-
-
-def _operand(text: str, variables: list[str], in_interaction: bool,
-             inherited: dict | None = None) -> list[_Comp]:
-    """One operand (``ib1.sector``, ``c.(x y)``, ``ses``) → its components."""
-    desc: dict = dict(inherited or {})
-    rest = text
-    while m := _PREFIX.match(rest):
-        _apply_prefix(m.group(1), desc)
-        rest = rest[m.end():]
-    if rest.startswith("(") and rest.endswith(")"):
-        out: list[_Comp] = []
-        for word in _split_blanks(rest[1:-1]):
-            if "#" in word:
-                raise syntax_error()
-            out.extend(_operand(word, variables, in_interaction, desc))
-        return out
-    if not rest or not _NAMECHARS.match(rest):
-        raise StataError(f"{text} invalid name" if rest else "invalid syntax", 198)
-    factor = desc.get("factor", in_interaction)
-    return [_Comp(var, factor, desc.get("base", ("first",)) if factor else ("none",),
-                  desc.get("only") if factor else None)
-            for var in expand_varlist(variables, rest)]
-
-
-def _order(comps) -> tuple[_Comp, ...]:
-    """Factors first, then continuous variables, each group in the order typed."""
-    return tuple([c for c in comps if c.factor] + [c for c in comps if not c.factor])
-
-
-def parse_terms(spec: str, variables: list[str]) -> list[_Term]:
-    """The terms of a factor-variable list, expanded and deduplicated, in Stata's order."""
-    terms: list[_Term] = []
-    seen: set[tuple] = set()
-
-    def add(comps) -> None:
-        names = [c.var for c in comps]
-        if len(set(names)) < len(names) and any(c.factor for c in comps):
-            raise StataError("invalid interaction: a factor variable may not be interacted with itself",
-                             198)
-        term = _Term(_order(comps))
-        if term.key not in seen:
-            seen.add(term.key)
-            terms.append(term)
-
-    for token in _split_blanks(spec):
-        parts, factorial = _split_hash(token)
-        inter = len(parts) > 1
-        alternatives = [_operand(p, variables, inter) for p in parts]
-        for combo in itertools.product(*alternatives):
-            if not factorial:
-                add(combo)
-                continue
-            for r in range(1, len(combo) + 1):
-                for sub in itertools.combinations(combo, r):
-                    add(sub)
-    return terms
-
-
-def _variables_of(terms: list[_Term]) -> list[str]:
-    out: list[str] = []
-    for term in terms:
-        for comp in term.comps:
-            if comp.var not in out:
-                out.append(comp.var)
-    return out
-
-
-def model_variables(spec: str, variables: list[str]) -> list[str]:
-    """The source variables a factor-variable list uses (abbreviations resolved), in order of use.
-
-    Parses only; raises Stata's r(111) for unknown variables and r(198) for bad syntax.
-    """
-    return _variables_of(parse_terms(spec, variables))
-
-
 # -- columns ------------------------------------------------------------------------------------
 def _level_text(v: float) -> str:
     return str(int(v))
@@ -314,7 +128,7 @@ def _numeric(data: pd.DataFrame, var: str, factor: bool) -> np.ndarray:
     return series.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _levels(comp: _Comp, x: np.ndarray) -> tuple[list[float], float | None]:
+def _levels(comp: Comp, x: np.ndarray) -> tuple[list[float], float | None]:
     """Levels of a factor in the sample and its base level (None: no base)."""
     x = x[~np.isnan(x)]
     if np.any(x < 0):
@@ -349,7 +163,7 @@ class _Cell:
     values: np.ndarray | None     # None for base cells
 
 
-def _term_cells(term: _Term, data: pd.DataFrame, rows: np.ndarray, model_keys: set[tuple]) -> list[_Cell]:
+def _term_cells(term: Term, data: pd.DataFrame, rows: np.ndarray, model_keys: set[tuple]) -> list[_Cell]:
     comps = term.comps
     factors = [c for c in comps if c.factor]
     conts = [c for c in comps if not c.factor]
@@ -445,7 +259,7 @@ def build_design(data: pd.DataFrame, spec: str, *, constant: bool = True,
     syntax (r(198)), string factor variables (r(109)) and negative or noninteger factor values (r(452)).
     """
     terms = parse_terms(spec, [str(c) for c in data.columns])
-    used = _variables_of(terms)
+    used = variables_of(terms)
     if rows is None:
         rows = np.ones(len(data), dtype=bool)
         for var in used:

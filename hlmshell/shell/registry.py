@@ -1,76 +1,177 @@
-"""The command registry: each command is a function ``fn(session, cmd) -> results``.
+"""The command registry: every command's name, abbreviation, syntax declaration, flags and function.
 
-A command module registers its functions with :func:`command`; the dispatcher resolves what the user
-typed (with Stata's minimum abbreviations) through :func:`lookup`.  A command returns ``None``, one
-result object or a list of them; :mod:`hlmshell.render` turns results into text.
+A command module declares each command once, next to its function::
+
+    @command("SUmmarize", "[varlist] [if] [in] [, Detail MEANonly SEParator(integer 5)]",
+             byable="recall")
+    def summarize(session, args): ...
+
+The capitals of the name mark Stata's shortest abbreviation (``su``); the declaration
+(:mod:`hlmshell.lang.declaration`) drives parsing, ``help``, tab completion and the ``by`` rule:
+``byable="recall"`` commands are run once per by-group by the dispatcher, ``"onecall"`` ones get the
+groups and handle them (``generate`` under ``by`` counts ``_n`` within groups), and the others are
+refused under ``by`` (``mixed may not be combined with by r(190);``).
+
+A name of two words (``"ESTimates STOre"``) declares a subcommand of the first word's command;
+a command with subcommands says what an unknown one is (``subcommand_error``).  Declaring a command
+only records it; :meth:`Registry.standard` imports the command modules and builds the registry the
+shell uses.  Tests build their own :class:`Registry` from specs.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from hlmshell.errors import StataError
+from hlmshell.lang.abbrev import Pattern, Table
+from hlmshell.lang.declaration import Declaration, parse_declaration
 
 CommandFn = Callable[..., Any]
+BYABLE = (None, "recall", "onecall")
 
 
-@dataclass(frozen=True)
-class Spec:
-    name: str
-    min_abbrev: int
-    fn: CommandFn
-    summary: str
-    usage: str
+@dataclass
+class CommandSpec:
+    """One command (or subcommand) as declared."""
+
+    pattern: Pattern
+    declaration: Declaration
+    fn: CommandFn | None
+    summary: str = ""
+    byable: str | None = None
+    aliases: tuple[str, ...] = ()
+    parent: str | None = None                   # the command word of a subcommand
+    subcommands: Table["CommandSpec"] = field(default_factory=Table)
+    subcommand_error: str = "{word}: invalid subcommand"
+    subcommand_rc: int = 198
+    requires: Callable[[Any], bool] | None = None   # a subcommand only for some results (estat icc)
+    legacy: bool = False                        # TRANSITION: fn(session, cmd) parses cmd.rest itself
+    legacy_usage: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.pattern.name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.parent} {self.name}" if self.parent else self.name
+
+    def usage(self) -> str:
+        """``summarize [varlist] [if] [in] [, detail ...]``, or one line per subcommand."""
+        if len(self.subcommands):
+            lines = [f"{self.name} {s.name} {s.declaration.usage()}".rstrip()
+                     for s in (spec for _, spec in self.subcommands.items())]
+            if self.fn is not None:
+                lines.insert(0, f"{self.name} {self.declaration.usage()}".rstrip())
+            return "\n".join(lines)
+        return f"{self.full_name} {self.declaration.usage()}".rstrip()
+
+    def subcommand(self, word: str) -> "CommandSpec":
+        sub = self.subcommands.get(word)
+        if sub is None:
+            raise StataError(self.subcommand_error.format(word=word), self.subcommand_rc)
+        return sub
 
 
-REGISTRY: dict[str, Spec] = {}
-_loaded = False
+_DECLARED: list[CommandSpec] = []
 
 
-def command(name: str, min_abbrev: int | None = None, *, aliases: tuple[str, ...] = (),
-            usage: str = "") -> Callable[[CommandFn], CommandFn]:
-    """Register ``fn`` as command ``name``; ``min_abbrev`` is Stata's shortest accepted abbreviation.
+def command(name: str, syntax: str | int = "", *, byable: str | None = None,
+            aliases: tuple[str, ...] = (), subcommand_error: str | None = None,
+            subcommand_rc: int = 198, requires: Callable[[Any], bool] | None = None,
+            usage: str | None = None) -> Callable[[CommandFn], CommandFn]:
+    """Declare ``fn(session, args)`` as command ``name`` with the syntax ``syntax``.
 
-    ``summary`` (for ``help``) is the first line of the function's docstring; ``usage`` its syntax.
+    ``summary`` (for ``help``) is the first line of the function's docstring.
     """
+    if byable not in BYABLE:
+        raise ValueError(f"byable must be one of {BYABLE}")
+    if isinstance(syntax, int) or usage is not None:          # TRANSITION: old-style declaration
+        minlen = syntax if isinstance(syntax, int) and syntax else len(name)
+
+        def legacy(fn: CommandFn) -> CommandFn:
+            summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+            spec = CommandSpec(Pattern(name, minlen), parse_declaration("anything"), fn, summary,
+                               "onecall", aliases, legacy=True, legacy_usage=usage or name)
+            _DECLARED.append(spec)
+            return fn
+
+        return legacy
 
     def register(fn: CommandFn) -> CommandFn:
+        words = name.split()
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        for word in (name, *aliases):
-            REGISTRY[word] = Spec(name, min_abbrev if word == name and min_abbrev else len(word),
-                                  fn, summary, usage or name)
+        spec = CommandSpec(Pattern.parse(words[-1]), parse_declaration(syntax), fn, summary, byable,
+                           aliases, parent=Pattern.parse(words[0]).name if len(words) > 1 else None,
+                           requires=requires)
+        if subcommand_error is not None:
+            spec.subcommand_error, spec.subcommand_rc = subcommand_error, subcommand_rc
+        _DECLARED.append(spec)
         return fn
 
     return register
 
 
-def load_all() -> None:
-    """Import every module of this package so that their commands register themselves."""
-    global _loaded
-    import hlmshell.commands as package
-
-    for info in pkgutil.walk_packages(package.__path__, prefix="hlmshell.commands."):
-        importlib.import_module(info.name)
-    _loaded = True
+def parent(name: str, *, subcommand_error: str, subcommand_rc: int = 198,
+           summary: str = "") -> None:
+    """Declare a command that is only its subcommands (``estat``): what an unknown one is."""
+    spec = CommandSpec(Pattern.parse(name), parse_declaration(""), None, summary)
+    spec.subcommand_error, spec.subcommand_rc = subcommand_error, subcommand_rc
+    _DECLARED.append(spec)
 
 
-def lookup(word: str) -> Spec:
-    """The command ``word`` names, exactly or as an allowed abbreviation; else Stata's r(199)."""
-    if not _loaded:
-        load_all()
-    if word in REGISTRY:
-        return REGISTRY[word]
-    for key, spec in REGISTRY.items():
-        if key == spec.name and len(word) >= spec.min_abbrev and key.startswith(word):
-            return spec
-    raise StataError(f"command {word} is unrecognized", 199)
+class Registry:
+    """Commands by name, looked up with Stata's abbreviations."""
 
+    def __init__(self, specs: list[CommandSpec] | None = None) -> None:
+        self._commands: Table[CommandSpec] = Table()
+        self._aliases: dict[str, CommandSpec] = {}
+        for spec in specs or []:
+            self.add(spec)
 
-def names() -> list[str]:
-    """All command names and aliases (for completion and ``help``)."""
-    if not _loaded:
-        load_all()
-    return sorted(REGISTRY)
+    @classmethod
+    def standard(cls) -> "Registry":
+        """Every command hlmshell has (imports each command module once)."""
+        import hlmshell.commands as package
+
+        for info in pkgutil.walk_packages(package.__path__, prefix="hlmshell.commands."):
+            importlib.import_module(info.name)
+        return cls(list(_DECLARED))
+
+    def add(self, spec: CommandSpec) -> None:
+        if spec.parent is None:
+            existing = self._commands.get(spec.name)
+            if existing is not None and existing.name == spec.name:
+                spec.subcommands = existing.subcommands   # a parent declared after its subcommands
+            self._commands.add(spec.pattern, spec)
+            for alias in spec.aliases:
+                self._aliases[alias] = spec
+            return
+        owner = self._commands.get(spec.parent)
+        if owner is None or owner.name != spec.parent:
+            owner = CommandSpec(Pattern(spec.parent, len(spec.parent)), parse_declaration(""), None)
+            self._commands.add(owner.pattern, owner)
+        owner.subcommands.add(spec.pattern, spec)
+
+    def lookup(self, word: str) -> CommandSpec:
+        """The command ``word`` names, exactly or as an allowed abbreviation; else Stata's r(199)."""
+        if word in self._aliases:
+            return self._aliases[word]
+        spec = self._commands.get(word) if word == word.lower() else None
+        if spec is None:
+            raise StataError(f"command {word} is unrecognized", 199)
+        return spec
+
+    def specs(self) -> list[CommandSpec]:
+        """Each command once (not its aliases), in name order."""
+        return sorted((s for _, s in self._commands.items()), key=lambda s: s.name)
+
+    def names(self) -> list[str]:
+        """Command names and aliases (for completion)."""
+        return sorted([s.name for s in self.specs()] + list(self._aliases))
+
+    def aliases_of(self, spec: CommandSpec) -> list[str]:
+        return sorted(a for a, s in self._aliases.items() if s is spec)

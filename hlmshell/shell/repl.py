@@ -23,7 +23,6 @@ from hlmshell.data.files import user_path
 from hlmshell.errors import StataError
 from hlmshell.lang.command import parse_command
 from hlmshell.lang.lines import logical_lines, needs_continuation
-from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.dofile import ExitRequest
 from hlmshell.shell.session import Session
@@ -102,7 +101,7 @@ class ShellCompleter(Completer):
             return
         word = re.search(r"[A-Za-z0-9_]*$", before).group(0)  # type: ignore[union-attr]
         if context == "command":
-            candidates = sorted(set(commands.names()) | set(PREFIXES))
+            candidates = sorted(set(self.session.commands.names()) | set(PREFIXES))
         else:
             candidates = self.session.variables
         for name in candidates:
@@ -119,7 +118,7 @@ class ShellCompleter(Completer):
         if not cmd.name:
             return "command"
         try:
-            name = commands.lookup(cmd.name).name
+            name = self.session.commands.lookup(cmd.name).name
         except StataError:
             return "variable"
         if name == "help":

@@ -82,6 +82,20 @@ class Session:
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     out: Output = field(default_factory=Output)
     cwd: Path = field(default_factory=Path.cwd)
+    registry: Any = None            # the commands (a Registry); the standard one unless given
+    by_rows: np.ndarray | None = None   # the current by-group while a byable(recall) command runs
+
+    @property
+    def commands(self) -> Any:
+        if self.registry is None:
+            from hlmshell.shell.registry import Registry
+
+            self.registry = Registry.standard()
+        return self.registry
+
+    def value_label(self, name: str, value: float | str) -> str | None:
+        """The value label of ``value`` in variable ``name``, if it has one."""
+        return None
 
     # -- data -------------------------------------------------------------------------------
     def set_data(self, data: pd.DataFrame, *, changed: bool = True) -> None:

@@ -19,7 +19,8 @@ from hlmshell.inference.wald import wald_test
 from hlmshell.lang import varlist
 from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
-from hlmshell.model.design import Design, build_design, model_variables
+from hlmshell.lang.fvnotation import fv_variables
+from hlmshell.model.design import Design, build_design
 from hlmshell.model.multilevel.lmm import MixedFit, REEquation, fit_mixed
 from hlmshell.render import Text
 from hlmshell.results.estimation import IterationLog, IterationStep
@@ -80,7 +81,7 @@ def fit_from_spec(session: Session, spec: MixedSpec, cmdline: str) -> tuple[ERes
     if session.is_string(depvar):
         raise StataError("string variables not allowed in varlist;\n"
                          f"{depvar} is a string variable", 109)
-    fe_vars = model_variables(fe_spec, session.variables)
+    fe_vars = fv_variables(fe_spec, session.variables)
     parts = [(p, _resolve_level(session, p.level), *_re_terms(session, p)) for p in spec.equations]
     level_names: list[str] = []
     for _, level, _, _ in parts:

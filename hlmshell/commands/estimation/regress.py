@@ -18,7 +18,8 @@ from hlmshell.lang import varlist
 from hlmshell.lang.command import Command
 from hlmshell.lang.expr import row_mask
 from hlmshell.lang.syntax import Options, parse_syntax
-from hlmshell.model.design import Design, build_design, model_variables
+from hlmshell.lang.fvnotation import fv_variables
+from hlmshell.model.design import Design, build_design
 from hlmshell.model.linear import OLSFit, fit_ols
 from hlmshell.render import Text
 from hlmshell.results.estimation import CoefTable
@@ -145,7 +146,7 @@ def regress(session: Session, cmd: Command) -> list:
     depvar = varlist.resolve(session.variables, depvar_word)
     if session.is_string(depvar):
         raise StataError(f"string variables not allowed in varlist;\n{depvar} is a string variable", 109)
-    used = [depvar, *model_variables(indep_spec, session.variables)]
+    used = [depvar, *fv_variables(indep_spec, session.variables)]
 
     data = session.data
     sample = row_mask(session, syn.if_, syn.in_)

@@ -11,7 +11,7 @@ from hlmshell.lang.command import Command
 from hlmshell.lang.scan import unquote
 from hlmshell.lang.syntax import parse_syntax
 from hlmshell.render import Text
-from hlmshell.shell import registry as commands
+from hlmshell.lang.abbrev import Pattern
 from hlmshell.shell.dofile import (
     ExitRequest,
     ScriptFailed,
@@ -210,11 +210,11 @@ _PREFIX_ALIASES = {"cap": "capture", "capt": "capture", "qui": "quietly", "quie"
                    "noi": "noisily", "bys": "by", "bysort": "by"}
 
 
-def _abbreviation(name: str, min_abbrev: int) -> str:
-    """``summarize`` with minimum 2 → ``su[mmarize]``."""
-    if min_abbrev >= len(name):
-        return name
-    return f"{name[:min_abbrev]}[{name[min_abbrev:]}]"
+def _abbreviation(pattern: Pattern) -> str:
+    """``summarize`` typed as ``su`` or longer → ``su[mmarize]``."""
+    if pattern.minlen >= len(pattern.name):
+        return pattern.name
+    return f"{pattern.shortest}[{pattern.name[pattern.minlen:]}]"
 
 
 @command("help", 1, usage="help [command]")
@@ -222,22 +222,22 @@ def help_(session: Session, cmd: Command) -> Text:
     """Show the commands, or the syntax of one command."""
     topic = cmd.rest.strip()
     if not topic:
-        return Text(_help_index())
+        return Text(_help_index(session))
     if len(topic.split()) > 1:
         raise syntax_error()
     prefix = _PREFIX_ALIASES.get(topic, topic)
     if prefix in _PREFIX_HELP:
         usage, summary = _PREFIX_HELP[prefix]
         return Text(_help_page(prefix, usage, summary, []))
+    registry = session.commands
     try:
-        spec = commands.lookup(topic)
-        spec = commands.REGISTRY.get(spec.name, spec)     # the command's own entry, not an alias's
+        spec = registry.lookup(topic)
     except StataError:
         raise StataError(f"help for {topic} not found\ntry help (with no argument) for the list "
                          f"of commands", 111) from None
-    aliases = sorted(k for k, s in commands.REGISTRY.items() if s.name == spec.name and k != spec.name)
-    return Text(_help_page(_abbreviation(spec.name, spec.min_abbrev), spec.usage, spec.summary,
-                           aliases))
+    usage = spec.usage() if not spec.legacy else spec.legacy_usage
+    return Text(_help_page(_abbreviation(spec.pattern), usage, spec.summary,
+                           registry.aliases_of(spec)))
 
 
 def _help_page(title: str, usage: str, summary: str, aliases: list[str]) -> str:
@@ -250,9 +250,8 @@ def _help_page(title: str, usage: str, summary: str, aliases: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _help_index() -> str:
-    specs = {word: spec for word, spec in commands.REGISTRY.items() if word == spec.name}
-    entries = [(_abbreviation(s.name, s.min_abbrev), s.summary) for s in specs.values()]
+def _help_index(session: Session) -> str:
+    entries = [(_abbreviation(s.pattern), s.summary) for s in session.commands.specs()]
     entries += [(name, summary) for name, (_, summary) in _PREFIX_HELP.items()]
     entries.sort(key=lambda e: e[0].replace("[", "").replace("]", ""))
     width = max(len(e[0]) for e in entries) + 2

@@ -1,0 +1,13 @@
+"""Results the shell itself prints (not a command's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ByHeader:
+    """``-> sector = 0, female = 1`` before each by-group's output; values as the data hold them,
+    with their value labels where they have one."""
+
+    values: tuple[tuple[str, float | str, str | None], ...]   # (variable, value, label)
