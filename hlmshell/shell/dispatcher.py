@@ -49,6 +49,8 @@ def _subcommand(spec: CommandSpec, rest: str) -> tuple[CommandSpec, str]:
             raise StataError(spec.subcommand_error.format(word=text.split()[0] if text.split()
                                                           else ""), spec.subcommand_rc)
         return spec, rest
+    if spec.otherwise and spec.subcommands.get(word) is None:
+        return spec, rest
     sub = spec.subcommand(word)
     return sub, text[len(word):]
 

@@ -47,6 +47,7 @@ class CommandSpec:
     subcommands: Table["CommandSpec"] = field(default_factory=Table)
     subcommand_error: str = "{word}: invalid subcommand"
     subcommand_rc: int = 198
+    otherwise: bool = False                     # text that is no subcommand goes to fn (matrix A = ...)
     requires: Callable[[Any], bool] | None = None   # a subcommand only for some results (estat icc)
     legacy: bool = False                        # TRANSITION: fn(session, cmd) parses cmd.rest itself
     legacy_usage: str = ""
@@ -82,9 +83,14 @@ _DECLARED: list[CommandSpec] = []
 def command(name: str, syntax: str | int = "", *, byable: str | None = None,
             aliases: tuple[str, ...] = (), subcommand_error: str | None = None,
             subcommand_rc: int = 198, requires: Callable[[Any], bool] | None = None,
-            usage: str | None = None) -> Callable[[CommandFn], CommandFn]:
+            otherwise: bool = False, usage: str | None = None) -> Callable[[CommandFn], CommandFn]:
     """Declare ``fn(session, args)`` as command ``name`` with the syntax ``syntax``.
 
+    For a command with subcommands: ``subcommand_error`` (with ``{word}``) and ``subcommand_rc`` are
+    Stata's error for an unknown one; with ``otherwise`` the function runs whenever the first word is
+    not a subcommand (``matrix A = ...`` beside ``matrix list A``), without it only when there is no
+    word at all (``estimates`` alone).  ``requires(session)`` limits a subcommand to some results
+    (``estat icc`` after multilevel models); elsewhere it is the parent's unknown-subcommand error.
     ``summary`` (for ``help``) is the first line of the function's docstring.
     """
     if byable not in BYABLE:
@@ -106,7 +112,7 @@ def command(name: str, syntax: str | int = "", *, byable: str | None = None,
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
         spec = CommandSpec(Pattern.parse(words[-1]), parse_declaration(syntax), fn, summary, byable,
                            aliases, parent=Pattern.parse(words[0]).name if len(words) > 1 else None,
-                           requires=requires)
+                           requires=requires, otherwise=otherwise)
         if subcommand_error is not None:
             spec.subcommand_error, spec.subcommand_rc = subcommand_error, subcommand_rc
         _DECLARED.append(spec)

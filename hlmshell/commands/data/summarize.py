@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.data.sorting import apply_by, by_variables
 from hlmshell.errors import StataError
-from hlmshell.lang.command import Command
+from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.syntax import parse_syntax
-from hlmshell.lang.varlist import expand
-from hlmshell.render.datacmds import by_header
 from hlmshell.results.data import SummaryDetail, SummaryRow, SummaryTable
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Results, Session
@@ -87,40 +83,20 @@ def _scalars(stats: dict[str, float]) -> dict[str, float]:
     return {k: stats[k] for k in order if k in stats}
 
 
-@command("summarize", 2, usage="summarize [varlist] [if] [in] [, detail meanonly separator(#)]")
-def summarize(session: Session, cmd: Command) -> list | None:
+@command("SUmmarize", "[varlist] [if] [in] [, Detail MEANonly SEParator(integer 5)]",
+         byable="recall")
+def summarize(session: Session, args: Args) -> list | None:
     """Summary statistics: observations, mean, standard deviation, minimum and maximum."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    detail = syn.options.take("detail", 1)
-    meanonly = syn.options.take("meanonly", 5)
-    sep_text = syn.options.take_arg("separator", 3)
-    syn.options.finish()
-    if syn.using is not None:
-        raise StataError("using not allowed", 101)
-    if detail and meanonly:
+    if args.detail and args.meanonly:
         raise StataError("options meanonly and detail may not be combined", 198)
-    try:
-        separator = 5 if sep_text is None else int(sep_text)
-    except ValueError:
-        raise StataError("option separator() incorrectly specified", 198) from None
-    groups = apply_by(session, cmd)
-    names = expand(session.variables, syn.anything, allow_empty=True)
-    rows = row_mask(session, syn.if_, syn.in_, groups=groups)
-    if groups is None:
-        results, last = _summarize(session, names, rows, detail, separator)
-    else:
-        results, by = [], by_variables(session, cmd)
-        for gid in np.unique(groups):
-            members = groups == gid
-            results.append(by_header(session, by, int(np.flatnonzero(members)[0])))
-            shown, last = _summarize(session, names, rows & members, detail, separator)
-            results += shown
-    if meanonly:
+    rows = row_mask(session, args.if_, args.in_)
+    results, last = _summarize(session, args.varlist, rows, args.detail, args.separator)
+    if args.meanonly:
         scalars = {k: last[k] for k in ("N", "sum_w", "sum", "mean", "min", "max") if k in last}
     else:
         scalars = _scalars(last)
     session.r = Results(scalars=scalars)
-    return None if meanonly else results
+    return None if args.meanonly else results
 
 
 def _summarize(session: Session, names: list[str], rows: np.ndarray, detail: bool,
