@@ -119,7 +119,7 @@ def test_regress_uses_F_and_t() -> None:
     assert _run(s, buf, "estat icc", rc=321)[0] == 321
 
 
-@pytest.mark.xfail(strict=True, reason="after regress, estat icc prints 'estat subcommand not "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="after regress, estat icc prints 'estat subcommand not "
                    "available after regress' (estat_mixed._mixed_model), not Stata's 'invalid "
                    "subcommand icc' that estat.py's docstring promises for a subcommand of another "
                    "command (icc/recovariance/group are registered without cmds=('mixed',))")
