@@ -117,10 +117,11 @@ def test_generate_rules_and_messages(hsb):
     before = s.data.copy()
     assert run(s, buf, "gen ses = 1", rc=110).startswith("variable ses already defined\nr(110);")
     assert "nosuch not found" in run(s, buf, "gen y = nosuch + 1", rc=111)
-    run(s, buf, "gen y = 2 +", rc=198)
-    run(s, buf, "gen y = unknownfn(2)", rc=133)
-    run(s, buf, 'gen y = ses + "a"', rc=109)
-    run(s, buf, "gen 1y = 2", rc=198)
+    assert run(s, buf, "gen y = 2 +", rc=198).splitlines() == ["invalid syntax", "r(198);"]
+    assert run(s, buf, "gen y = unknownfn(2)", rc=133).splitlines() == [
+        "unknown function unknownfn()", "r(133);"]
+    assert run(s, buf, 'gen y = ses + "a"', rc=109).splitlines() == ["type mismatch", "r(109);"]
+    assert run(s, buf, "gen 1y = 2", rc=198).splitlines() == ["1y invalid name", "r(198);"]
     pd.testing.assert_frame_equal(s.data, before)
     text = run(s, buf, "gen hi = mathach if mathach > 20")
     n_missing = int((before["mathach"] <= 20).sum())
@@ -143,8 +144,9 @@ def test_replace_messages(hsb):
     assert run(s, buf, "replace z = 5 if sector == 1").strip() == "(0 real changes made)"
     assert run(s, buf, "replace z = . in 1/3").strip() == "(3 real changes made, 3 to missing)"
     assert run(s, buf, "replace z = 7 in 1").strip() == "(1 real change made)"
-    run(s, buf, 'replace z = "a"', rc=109)
-    run(s, buf, "replace nosuch = 1", rc=111)
+    assert run(s, buf, 'replace z = "a"', rc=109).splitlines() == ["type mismatch", "r(109);"]
+    assert run(s, buf, "replace nosuch = 1", rc=111).splitlines() == [
+        "variable nosuch not found", "r(111);"]
 
 
 def test_missing_values_sort_last_and_compare_high():
@@ -193,8 +195,10 @@ def test_drop_keep_rename_label(hsb):
     assert s.variables == ["id", "ses", "mathach"]
     run(s, buf, "rename ses socio")
     assert s.variables == ["id", "socio", "mathach"]
-    run(s, buf, "rename socio mathach", rc=110)
-    run(s, buf, "rename nosuch x", rc=111)
+    assert run(s, buf, "rename socio mathach", rc=110).splitlines() == [
+        "variable mathach already defined", "r(110);"]
+    assert run(s, buf, "rename nosuch x", rc=111).splitlines() == [
+        "variable nosuch not found", "r(111);"]
     run(s, buf, 'label variable socio "Socio-economic status"')
     assert s.var_labels["socio"] == "Socio-economic status"
     run(s, buf, "by id: drop if _n > 1")

@@ -175,9 +175,10 @@ def test_variable_abbreviation(s):
     np.testing.assert_array_equal(evaluate(s, "math + 1"), [2, 3])
     with pytest.raises(StataError) as err:
         evaluate(s, "m")
-    assert err.value.rc == 111
+    assert err.value.rc == 111 and err.value.message == "m ambiguous abbreviation"
 
 
 def test_parse_is_not_python_eval():
-    with pytest.raises(StataError):
+    with pytest.raises(StataError) as err:
         parse("__import__('os')")
+    assert err.value.rc == 198 and err.value.message == "invalid syntax"
