@@ -76,6 +76,7 @@ def test_mixed_command_matches_lme4(data_file: str, model: dict) -> None:
     for name, value in zip(model["fixed"]["names"], model["fixed"]["estimates"]):
         assert b[name] == pytest.approx(value, rel=tol, abs=1e-6), name
     ours = _re_rows(session)
+    assert set(ours) == set(model["varcomp"])     # every component, and no other, is compared
     for key, value in model["varcomp"].items():
         scale = max(abs(value), *(abs(v) for k, v in model["varcomp"].items()
                                   if k.split(":")[0] == key.split(":")[0] and "var(" in k))
