@@ -6,8 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hlmshell.commands.model_errors import stata_error
 from hlmshell.errors import StataError
-from hlmshell.model.design import build_design, model_variables
+from hlmshell.lang.fvnotation import fv_variables as model_variables
+from hlmshell.lang.fvnotation import parse_terms
+from hlmshell.model import design as design_module
+from hlmshell.model.errors import ModelError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -15,6 +19,14 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 @pytest.fixture(scope="module")
 def hsb() -> pd.DataFrame:
     return pd.read_stata(DATA / "hsb.dta")
+
+
+def build_design(data, spec, **options):
+    """The notation read as the commands read it, then the design; errors as the user sees them."""
+    try:
+        return design_module.build_design(data, parse_terms(spec, list(data.columns)), **options)
+    except ModelError as err:
+        raise stata_error(err) from None
 
 
 def _summary(design):

@@ -19,14 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hlmshell.errors import StataError
-from hlmshell.model.multilevel.lmm import (
-    REEquation,
-    fit_mixed,
-    fitted_values,
-    group_of_rows,
-    random_effects,
-)
+from hlmshell.inference.lrtest import lr_vs_linear
+from hlmshell.model.errors import ModelError
+from hlmshell.model.multilevel.blup import fitted_values, group_of_rows, random_effects
+from hlmshell.model.multilevel.covariance import n_params
+from hlmshell.model.multilevel.lmm import REEquation, fit_lmm
 
 ROOT = Path(__file__).resolve().parents[1]
 Z975 = 1.959963984540054
@@ -50,16 +47,22 @@ def design(d: pd.DataFrame, fixed: list[str], re: list[str], cov: str):
     return col(d, "mathach"), X, [d["id"].to_numpy()], [eq]
 
 
+def lr(fit):
+    """The LR test against the linear model (what mixed's footer prints)."""
+    return lr_vs_linear(fit.ll, fit.ll_linear, len(fit.gamma) - 1)
+
+
 def varcomp(fit, eq: int = 0) -> dict[str, tuple[float, float, float, float]]:
     """var/cov rows with delta-method SEs and Stata's CIs (notes §2), keyed var(x) / cov(x,y)."""
     out = {}
-    idx = [i for i, e in enumerate(fit.gamma_eq) if e == eq]
-    names = fit.eq_names[eq]
+    start = sum(n_params(e.cov, len(e.names)) for e in fit.equations[:eq])
+    idx = list(range(start, start + n_params(fit.equations[eq].cov, len(fit.equations[eq].names))))
+    names = fit.equations[eq].names
     g, V = fit.gamma, fit.V_gamma
     lns = [i for i in idx if fit.gamma_names[i].startswith("lns")]
     for k, i in enumerate(lns):
         l, se = g[i], math.sqrt(V[i, i])
-        label = f"var({names[k]})" if fit.eq_covs[eq] != "identity" else f"var({' '.join(names)})"
+        label = f"var({names[k]})" if fit.equations[eq].cov != "identity" else f"var({' '.join(names)})"
         out[label] = (math.exp(2 * l), 2 * math.exp(2 * l) * se,
                       math.exp(2 * (l - Z975 * se)), math.exp(2 * (l + Z975 * se)))
     atr = [i for i in idx if fit.gamma_names[i].startswith("atr")]
@@ -144,10 +147,10 @@ CASES = {
 def test_hsb_against_stata(hsb, case):
     fixed, re, cov, coefs, vc, ll, chi2 = CASES[case]
     y, X, levels, eqs = design(hsb, fixed, re, cov)
-    fit = fit_mixed(y, X, levels, eqs)
+    fit = fit_lmm(y, X, levels, eqs)
     assert fit.converged and not fit.se_failed and fit.method == "ML"
     assert abs(fit.ll - ll) < 1e-3
-    assert round(fit.chi2_c, 2) == pytest.approx(chi2, abs=0.011)
+    assert round(lr(fit).chi2, 2) == pytest.approx(chi2, abs=0.011)
     se = np.sqrt(np.diag(fit.V_beta))
     flat = case == "inter_rs"  # var(ses) = .074 sits on a flat ridge near the boundary
     for name, (b, s) in coefs.items():
@@ -180,39 +183,38 @@ def test_hsb_against_stata(hsb, case):
                 assert a == pytest.approx(r, rel=3e-4), (label, k, a, r)
             else:
                 assert a == pytest.approx(r, rel=2e-4), (label, k, a, r)
-    assert fit.n == 7185 and fit.n_groups == [160]
-    assert (fit.g_min, fit.g_max) == ([14], [67]) and round(fit.g_avg[0], 1) == 44.9
+    assert fit.n == 7185 and [li.n_groups for li in fit.levels] == [160]
+    assert ([li.g_min for li in fit.levels], [li.g_max for li in fit.levels]) == ([14], [67]) and round([li.g_avg for li in fit.levels][0], 1) == 44.9
 
 
 def test_null_model_e_b_and_lr(hsb):
     y, X, levels, eqs = design(hsb, ["_cons"], ["_cons"], "identity")
-    fit = fit_mixed(y, X, levels, eqs)
+    fit = fit_lmm(y, X, levels, eqs)
     assert fit.gamma_names == ["lns1_1_1", "lnsig_e"]
     # Stata's e(b): 1.0731714, 1.8336797 (its optimiser stops a step short: ~2e-6 apart)
     assert fit.gamma[0] == pytest.approx(1.0731714, abs=5e-6)
     assert fit.gamma[1] == pytest.approx(1.8336797, abs=1e-7)
     assert fit.ll == pytest.approx(-23557.90510815813, abs=1e-6)
-    assert fit.ll_c == pytest.approx(-24049.86601856097, abs=1e-6)
-    assert fit.df_c == 1 and fit.chi2_c == pytest.approx(983.9218208056773, abs=1e-4)
-    assert fit.p_c == pytest.approx(2.8059555978e-216, rel=1e-3)  # halved chi2(1) tail
+    assert fit.ll_linear == pytest.approx(-24049.86601856097, abs=1e-6)
+    assert lr(fit).df == 1 and lr(fit).chi2 == pytest.approx(983.9218208056773, abs=1e-4)
+    assert lr(fit).p == pytest.approx(2.8059555978e-216, rel=1e-3)  # halved chi2(1) tail
     icc = fit.Sigma[0][0, 0] / (fit.Sigma[0][0, 0] + fit.sigma2)
     assert icc == pytest.approx(.1793119, rel=2e-4)
 
 
 def test_unstructured_names_and_lr_df(hsb):
     y, X, levels, eqs = design(hsb, ["ses", "_cons"], ["ses", "_cons"], "unstructured")
-    fit = fit_mixed(y, X, levels, eqs)
+    fit = fit_lmm(y, X, levels, eqs)
     assert fit.gamma_names == ["lns1_1_1", "lns1_1_2", "atr1_1_1_2", "lnsig_e"]
-    assert fit.df_c == 3
+    assert lr(fit).df == 3
     assert fit.Sigma[0][0, 1] == pytest.approx(-.1558654, rel=2e-4)
 
 
 def test_iteration_callback_and_unsorted_rows(hsb):
     y, X, levels, eqs = design(hsb, ["ses", "_cons"], ["_cons"], "identity")
     perm = np.random.default_rng(1).permutation(len(y))
-    log: list[tuple[int, float]] = []
-    fit = fit_mixed(y[perm], X[perm], [levels[0][perm]], [REEquation(0, ["_cons"], eqs[0].Z[perm], "identity")],
-                    on_iteration=lambda i, ll: log.append((i, ll)))
+    fit = fit_lmm(y[perm], X[perm], [levels[0][perm]], [REEquation(0, ["_cons"], eqs[0].Z[perm], "identity")])
+    log = fit.optimiser.log
     assert log and log[0][0] == 0 and log[-1][1] == pytest.approx(fit.ll, abs=1e-6)
     assert all(b[0] == a[0] + 1 for a, b in zip(log, log[1:]))
     assert fit.ll == pytest.approx(-23320.502, abs=1e-3)
@@ -221,7 +223,7 @@ def test_iteration_callback_and_unsorted_rows(hsb):
 def test_covariance_structures_ordering(hsb):
     y, X, levels, _ = design(hsb, ["ses", "_cons"], ["_cons"], "identity")
     Z = np.column_stack([col(hsb, "ses"), np.ones(len(y))])
-    fits = {c: fit_mixed(y, X, levels, [REEquation(0, ["ses", "_cons"], Z, c)])
+    fits = {c: fit_lmm(y, X, levels, [REEquation(0, ["ses", "_cons"], Z, c)])
             for c in ("identity", "independent", "exchangeable", "unstructured")}
     assert fits["identity"].ll <= fits["independent"].ll + 1e-6
     assert fits["independent"].ll <= fits["unstructured"].ll + 1e-6
@@ -240,7 +242,7 @@ def test_covariance_structures_ordering(hsb):
     # independent optimum is a stationary point of the unstructured likelihood restricted to
     # diagonal covariances, by comparing with two separate identity equations at one level
     Si = fits["independent"].Sigma[0]
-    split = fit_mixed(y, X, levels, [REEquation(0, ["ses"], Z[:, :1], "identity"),
+    split = fit_lmm(y, X, levels, [REEquation(0, ["ses"], Z[:, :1], "identity"),
                                      REEquation(0, ["_cons"], Z[:, 1:], "identity")])
     assert split.ll == pytest.approx(fits["independent"].ll, abs=1e-6)
     assert np.diag(split.Sigma[0])[0] == pytest.approx(Si[0, 0], rel=1e-5)
@@ -283,12 +285,12 @@ def test_three_level_nested_matches_dense(reml):
     X = np.column_stack([x, np.ones(n)])
     eqs = [REEquation(0, ["_cons"], np.ones((n, 1)), "identity"),
            REEquation(1, ["x", "_cons"], np.column_stack([x, np.ones(n)]), "unstructured")]
-    fit = fit_mixed(y, X, [school, klass], eqs, reml=reml)
+    fit = fit_lmm(y, X, [school, klass], eqs, reml=reml)
     assert fit.converged and fit.method == ("REML" if reml else "ML")
     assert fit.gamma_names == ["lns1_1_1", "lns2_1_1", "lns2_1_2", "atr2_1_1_2", "lnsig_e"]
     # class codes repeat across schools: the combination defines the level-2 groups
     combos = len({(a, b) for a, b in zip(school, klass)})
-    assert fit.n_groups == [12, combos]
+    assert [li.n_groups for li in fit.levels] == [12, combos]
     # dense V at the estimates reproduces ll and beta
     key = {k: i for i, k in enumerate(sorted({(a, b) for a, b in zip(school, klass)}))}
     cls = np.array([key[(a, b)] for a, b in zip(school, klass)])
@@ -370,9 +372,9 @@ def test_nested_specs_match_dense(spec, reml):
     X = np.column_stack([x, one])
     eqs = SPECS[spec](x, one)
     codes = [school, klass, sub]
-    fit = fit_mixed(y, X, codes, eqs, reml=reml)
+    fit = fit_lmm(y, X, codes, eqs, reml=reml)
     assert fit.converged and not fit.se_failed
-    assert fit.n_groups == [8, 24, 48]
+    assert [li.n_groups for li in fit.levels] == [8, 24, 48]
     V = _dense_V(fit, codes, eqs)
     ll, b = _dense_ll(y, X, V, reml)
     assert fit.ll == pytest.approx(ll, abs=1e-8)
@@ -399,9 +401,9 @@ def test_nested_specs_match_dense(spec, reml):
 def test_no_random_effects_is_linear_regression():
     school, klass, sub, x, y = _spec_data()
     X = np.column_stack([x, np.ones(len(y))])
-    fit = fit_mixed(y, X, [school], [])
-    assert fit.ll == pytest.approx(fit.ll_c, abs=1e-9) and fit.df_c == 0
-    assert fit.chi2_c == pytest.approx(0, abs=1e-9)
+    fit = fit_lmm(y, X, [school], [])
+    assert fit.ll == pytest.approx(fit.ll_linear, abs=1e-9) and lr(fit).df == 0
+    assert lr(fit).chi2 == pytest.approx(0, abs=1e-9)
     assert fit.gamma_names == ["lnsig_e"]
     b, *_ = np.linalg.lstsq(X, y, rcond=None)
     np.testing.assert_allclose(fit.beta, b, rtol=1e-10)
@@ -410,7 +412,7 @@ def test_no_random_effects_is_linear_regression():
 def test_blup_standard_errors_ml_and_reml(hsb):
     y, X, levels, eqs = design(hsb, ["ses", "_cons"], ["_cons"], "identity")
     for reml in (False, True):
-        fit = fit_mixed(y, X, levels, eqs, reml=reml)
+        fit = fit_lmm(y, X, levels, eqs, reml=reml)
         (u, se), = random_effects(fit)
         g = group_of_rows(fit, 0)
         tau, s2 = fit.Sigma[0][0, 0], fit.sigma2
@@ -427,7 +429,7 @@ def test_blup_standard_errors_ml_and_reml(hsb):
 
 def test_reml_random_intercept_dense_check(hsb):
     y, X, levels, eqs = design(hsb, ["ses", "_cons"], ["_cons"], "identity")
-    fit = fit_mixed(y, X, levels, eqs, reml=True)
+    fit = fit_lmm(y, X, levels, eqs, reml=True)
     assert fit.method == "REML"
     n, p = X.shape
     # comparison model: REML formula with V = s^2 I
@@ -435,9 +437,9 @@ def test_reml_random_intercept_dense_check(hsb):
     rss = float(np.sum((y - X @ b) ** 2))
     ll_c = -0.5 * (n - p) * (math.log(2 * math.pi) + 1 + math.log(rss / (n - p))) \
         - 0.5 * np.linalg.slogdet(X.T @ X)[1]
-    assert fit.ll_c == pytest.approx(ll_c, abs=1e-8)
+    assert fit.ll_linear == pytest.approx(ll_c, abs=1e-8)
     # REML variance exceeds ML variance for the random intercept
-    ml = fit_mixed(y, X, levels, eqs)
+    ml = fit_lmm(y, X, levels, eqs)
     assert fit.Sigma[0][0, 0] > ml.Sigma[0][0, 0]
 
 
@@ -446,11 +448,11 @@ def test_string_levels_and_flags():
     g = np.repeat(np.array([f"s{i}" for i in range(30)]), 5)
     y = rng.normal(size=150) + np.repeat(rng.normal(size=30), 5)
     one = np.ones((150, 1))
-    fit = fit_mixed(y, one, [g], [REEquation(0, ["_cons"], one, "identity")])
-    assert fit.converged and fit.n_groups == [30] and fit.g_min == [5]
-    with pytest.raises(StataError) as err:
-        fit_mixed(y, one, [g], [REEquation(0, ["_cons"], one, "exchangeable")])
-    assert err.value.rc == 198
+    fit = fit_lmm(y, one, [g], [REEquation(0, ["_cons"], one, "identity")])
+    assert fit.converged and [li.n_groups for li in fit.levels] == [30] and [li.g_min for li in fit.levels] == [5]
+    with pytest.raises(ModelError) as err:
+        fit_lmm(y, one, [g], [REEquation(0, ["_cons"], one, "exchangeable")])
+    assert err.value.kind == "exchangeable_too_small"
 
 
 def test_zero_variance_component_is_flagged_not_raised():
@@ -459,7 +461,7 @@ def test_zero_variance_component_is_flagged_not_raised():
     y = rng.normal(size=240)  # no group effect at all
     one = np.ones((240, 1))
     x = rng.normal(size=240)
-    fit = fit_mixed(y, np.column_stack([x, one]), [g],
+    fit = fit_lmm(y, np.column_stack([x, one]), [g],
                     [REEquation(0, ["x", "_cons"], np.column_stack([x, one]), "unstructured")])
     assert np.isfinite(fit.ll) and isinstance(fit.se_failed, bool) and isinstance(fit.converged, bool)
 
@@ -522,7 +524,7 @@ def _fixture_design(m: dict):
 def test_lme4_fixture(m):
     """lme4 (bobyqa, rhoend 1e-10) optimum: same likelihood, so tight agreement is expected."""
     y, X, levels, eqs = _fixture_design(m)
-    fit = fit_mixed(y, X, levels, eqs, reml=m["method"] == "REML")
+    fit = fit_lmm(y, X, levels, eqs, reml=m["method"] == "REML")
     assert fit.converged
     assert fit.ll == pytest.approx(m["ll"], abs=1e-6)
     np.testing.assert_allclose(fit.beta, m["fixed"]["estimates"], rtol=1e-5, atol=1e-7)
@@ -544,7 +546,7 @@ def test_lme4_fixture(m):
         np.testing.assert_allclose(np.sqrt(np.diag(fit.V_gamma)), ref_se, rtol=5e-4)
     else:   # the fixture has no SEs only for singular fits (fixtures/README.md)
         assert m["singular"]
-    assert fit.n_groups == list(m["n_groups"].values())
+    assert [li.n_groups for li in fit.levels] == list(m["n_groups"].values())
 
 
 def _blup_cases():
@@ -558,7 +560,7 @@ def _blup_cases():
 def test_lme4_blups_and_their_standard_errors(m, blups):
     """reses: posterior SD after ML, comparative SE (β uncertainty added) after REML."""
     y, X, levels, eqs = _fixture_design(m)
-    fit = fit_mixed(y, X, levels, eqs, reml=m["method"] == "REML")
+    fit = fit_lmm(y, X, levels, eqs, reml=m["method"] == "REML")
     (u, se), = random_effects(fit)
     ids = np.unique(levels[0].astype(str))
     order = np.searchsorted(ids, np.array(blups["ids"], dtype=str))
@@ -571,5 +573,5 @@ def test_lme4_blups_and_their_standard_errors(m, blups):
 
 def test_iteration_limit_is_flagged_not_raised(hsb):
     y, X, levels, eqs = design(hsb, ["ses", "_cons"], ["ses", "_cons"], "unstructured")
-    fit = fit_mixed(y, X, levels, eqs, maxiter=1)
-    assert not fit.converged and fit.iterations <= 2 and np.isfinite(fit.ll)
+    fit = fit_lmm(y, X, levels, eqs, maxiter=1)
+    assert not fit.converged and fit.optimiser.iterations <= 2 and np.isfinite(fit.ll)

@@ -15,17 +15,11 @@ import pytest
 from scipy import stats
 
 from conftest import HSB_CSV, reference_output
-from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _registry():
-    commands.load_all()
 
 
 class Shell:

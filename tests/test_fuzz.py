@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from hlmshell.errors import StataError
 from hlmshell.lang.command import parse_command
-from hlmshell.shell import registry as commands
+from hlmshell.shell.registry import Registry
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
@@ -48,8 +48,11 @@ WORDS = ["if", "in", "using", "by", "bysort", "quietly", "capture", "noisily", "
          "store", "m1", "restore", "table", "list", "drop", "ic", "icc", "recov", "dir", "all"]
 
 
+COMMANDS = Registry.standard()
+
+
 def command_words() -> list[str]:
-    names = [n for n in commands.names() if commands.lookup(n).name not in EXCLUDED]
+    names = [n for n in COMMANDS.names() if COMMANDS.lookup(n).name not in EXCLUDED]
     return names + ["sumarize", "sum", "su", "tab", "ta", "gen", "g", "di", "l", "regress",
                     "xtmixed", "mi", "me"]
 
@@ -60,7 +63,7 @@ def excluded(line: str) -> bool:
         return True
     try:
         cmd = parse_command(line)
-        name = commands.lookup(cmd.name).name if cmd.name else ""
+        name = COMMANDS.lookup(cmd.name).name if cmd.name else ""
     except StataError:
         return False
     return name in EXCLUDED

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
@@ -38,7 +37,6 @@ MODELS = _models()
 
 
 def _session(data_file: str) -> tuple[Session, object]:
-    commands.load_all()
     out, buf = capture_output()
     session = Session(out=out, cwd=ROOT)
     load = f"use {data_file}" if data_file.endswith(".dta") else f"import delimited {data_file}, case(preserve)"
@@ -81,7 +79,8 @@ def test_mixed_command_matches_lme4(data_file: str, model: dict) -> None:
         scale = max(abs(value), *(abs(v) for k, v in model["varcomp"].items()
                                   if k.split(":")[0] == key.split(":")[0] and "var(" in k))
         assert abs(ours[key] - value) <= tol * scale, key
-    counts = dict(zip(session.e.model.level_names, session.e.model.fit.n_groups))
+    counts = {name: g.n_groups for name, g in zip(session.e.model.structure.levels,
+                                                  session.e.model.structure.groups)}
     assert counts == {k: v for k, v in model["n_groups"].items()}
 
 

@@ -7,16 +7,15 @@ blank lines; the blank lines themselves are checked separately where Stata's lay
 
 from __future__ import annotations
 
-from pathlib import Path
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from hlmshell.commands.postestimation.estat import register_estat
-from hlmshell.commands.postestimation.replay import register_replay
 from hlmshell.render import Text
 from conftest import reference_output
-from hlmshell.shell import registry as commands
+from hlmshell.shell.registry import Registry
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import EResults, Session, StataMatrix
@@ -60,7 +59,8 @@ def mixed_results(names: list[str], b: list[float], *, ll: float, k_f: int, k_rs
     bm = StataMatrix(np.array([b], dtype=float), ["y1"], list(names))
     V = StataMatrix(np.diag(np.full(k, 0.01)), list(names), list(names))
     e.matrices.update({"b": bm, "V": V})
-    e.sample = np.ones(N, dtype=bool) if sample is None else sample
+    e.sample = np.flatnonzero(np.ones(N, dtype=bool) if sample is None else sample)
+    e.model = SimpleNamespace(kind="multilevel", df_resid=None)
     return e
 
 
@@ -95,13 +95,13 @@ def regress_results(ll: float, rank: int, N: int = 7185) -> EResults:
     names = ["ses", "_cons"][:rank]
     e.matrices["b"] = StataMatrix(np.zeros((1, rank)), ["y1"], names)
     e.matrices["V"] = StataMatrix(np.eye(rank) * 0.01, names, names)
-    e.sample = np.ones(N, dtype=bool)
+    e.sample = np.arange(N)
+    e.model = SimpleNamespace(kind="linear", df_resid=float(N - rank))
     return e
 
 
 @pytest.fixture()
 def shell():
-    commands.load_all()  # importing estat/replay above registered some commands already
     out, buf = capture_output()
     session = Session(out=out)
 
@@ -256,14 +256,16 @@ def test_register_estat_subcommand(shell):
     session, run = shell
     seen = []
 
-    def fake_icc(sess, rest):
-        seen.append(rest.strip())
+    def fake_icc(sess, args):
+        seen.append(args.level)
         return Text("icc here")
 
-    register_estat("zzicc", 4, fake_icc, cmds=("mixed",))
+    session.registry = Registry.standard()
+    session.registry.declare("estat ZZICc", "[, Level(cilevel)]", fake_icc,
+                             requires=lambda s: getattr(s.e.model, "kind", "") == "multilevel")
     session.e = null_model()
     rc, text = run("estat zzic, level(90)")
-    assert rc == 0 and text.strip() == "icc here" and seen == [", level(90)"]
+    assert rc == 0 and text.strip() == "icc here" and seen == [90.0]
     session.e = regress_results(-10.0, 2)
     assert run("estat zzicc", rc=321)[0] == 321
 
@@ -324,11 +326,10 @@ def test_estimates_errors(shell):
     assert (session.e, session.estimates) == before
 
 
-def test_estimates_replay_uses_registry(shell):
+def test_estimates_replay_uses_the_results_own_display(shell):
     session, run = shell
-    register_replay("zzcmd", lambda sess, e: Text(f"replayed ll={e.scalars['ll']}"))
     e = regress_results(-5.0, 2)
-    e.macros["cmd"] = "zzcmd"
+    e.show = lambda e, display: [Text(f"replayed ll={e.scalars['ll']}")]
     session.e = e
     run("est store m1")
     session.e = null_model()
@@ -336,7 +337,7 @@ def test_estimates_replay_uses_registry(shell):
     assert rc == 0
     lines = text.splitlines()
     assert lines[2] == "Model m1" and lines[4] == "replayed ll=-5.0"
-    session.e.macros["cmd"] = "zznone"
+    session.e.show = None
     rc, text = run("est replay", rc=198)
     assert rc == 198 and "impossible to replay estimation command" in text
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
@@ -17,7 +16,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _session() -> tuple[Session, object]:
-    commands.load_all()
     out, buf = capture_output()
     return Session(out=out, cwd=ROOT / "data"), buf
 
@@ -51,8 +49,8 @@ def test_predict_fitted_and_residuals_add_up() -> None:
     s, buf = _session()
     _run(s, buf, "use hsb")
     _run(s, buf, "qui mixed mathach ses || id: ses, cov(unstr)")
-    for line in ("predict xb", "predict fit, fitted", "predict res, residuals", "predict u1 u0, reffects",
-                 "predict rs, rstandard"):
+    for line in ("predict double xb", "predict double fit, fitted", "predict double res, residuals",
+                 "predict double u1 u0, reffects", "predict double rs, rstandard"):
         assert run_line(s, line) == 0, line
     d = s.data
     assert np.allclose(d.fit, d.xb + d.u0 + d.u1 * d.ses)

@@ -97,7 +97,7 @@ def test_regress_output_and_e(hsb):
     assert e.matrices["b"].colnames == ["ses", "_cons"]
     assert e.matrices["b"].rownames == ["y1"]
     assert e.matrices["V"].rownames == ["ses", "_cons"]
-    assert e.sample.dtype == bool and e.sample.all()
+    assert s.in_sample(e).all()
     X = np.column_stack([hsb["ses"], np.ones(len(hsb))])
     beta, *_ = np.linalg.lstsq(X, hsb["mathach"].to_numpy(), rcond=None)
     np.testing.assert_allclose(e.matrices["b"].values[0], beta, rtol=1e-12)
@@ -116,7 +116,7 @@ def test_factor_variables_and_sample(hsb):
     V = e.matrices["V"].values
     assert not V[1].any() and not V[:, 3].any()
     keep = (hsb["himinty"] == 0).to_numpy()
-    assert (e.sample == keep).all() and e.scalars["N"] == keep.sum()
+    assert (s.in_sample(e) == keep).all() and e.scalars["N"] == keep.sum()
     d = hsb[keep]
     X = np.column_stack([d["ses"], d["sector"] == 1, (d["sector"] == 1) * d["ses"], np.ones(len(d))])
     beta, *_ = np.linalg.lstsq(X.astype(float), d["mathach"].to_numpy(), rcond=None)
@@ -144,7 +144,7 @@ def test_noconstant_level_and_replay():
 def test_in_range():
     s, _, rcs = _session("regress mathach ses in 1/10")
     assert rcs == [0, 0] and s.e.scalars["N"] == 10
-    assert s.e.sample[:10].all() and not s.e.sample[10:].any()
+    assert s.in_sample(s.e)[:10].all() and not s.in_sample(s.e)[10:].any()
 
 
 @pytest.mark.parametrize("line, message, rc", [
@@ -199,14 +199,17 @@ def test_baselevels_and_noheader_on_replay():
 
 
 def test_predict_and_estimates_replay(hsb):
-    s, text, rcs = _session("quietly regress mathach c.ses##i.sector", "predict yhat",
-                            "predict r, residuals", "estimates store ols", "estimates replay ols")
-    assert rcs == [0] * 6
+    s, text, rcs = _session("quietly regress mathach c.ses##i.sector", "predict double yhat",
+                            "predict double r, residuals", "estimates store ols",
+                            "estimates replay ols", "predict yf")
+    assert rcs == [0] * 7
     X = np.column_stack([hsb["ses"], hsb["sector"] == 1, (hsb["sector"] == 1) * hsb["ses"],
                          np.ones(len(hsb))]).astype(float)
     beta, *_ = np.linalg.lstsq(X, hsb["mathach"].to_numpy(), rcond=None)
     np.testing.assert_allclose(s.data["yhat"], X @ beta, rtol=1e-10)
     np.testing.assert_allclose(s.data["r"], hsb["mathach"] - X @ beta, atol=1e-10)
+    # without a type, predict stores float, as Stata does
+    np.testing.assert_array_equal(s.data["yf"], (X @ beta).astype(np.float32).astype(float))
     replayed = text.split("Model ols")[-1]
     assert "      Source |       SS           df       MS      Number of obs   =     7,185" in replayed
     assert "sector#c.ses |" in replayed

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
@@ -19,7 +18,6 @@ from hlmshell.shell.session import Session
 
 @pytest.fixture(scope="module")
 def fitted():
-    commands.load_all()
     out, buf = capture_output()
     s = Session(out=out)
     assert run_line(s, "use hsb") == 0
@@ -100,7 +98,6 @@ def test_errors_leave_results_alone(fitted) -> None:
 
 
 def test_regress_uses_F_and_t() -> None:
-    commands.load_all()
     out, buf = capture_output()
     s = Session(out=out)
     assert run_line(s, "use hsb") == 0
@@ -119,12 +116,7 @@ def test_regress_uses_F_and_t() -> None:
     assert _run(s, buf, "estat icc", rc=321)[0] == 321
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="after regress, estat icc prints 'estat subcommand not "
-                   "available after regress' (estat_mixed._mixed_model), not Stata's 'invalid "
-                   "subcommand icc' that estat.py's docstring promises for a subcommand of another "
-                   "command (icc/recovariance/group are registered without cmds=('mixed',))")
 def test_estat_icc_after_regress_is_an_invalid_subcommand() -> None:
-    commands.load_all()
     out, buf = capture_output()
     s = Session(out=out)
     assert run_line(s, "use hsb") == 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+
+from hlmshell.inference.distributions import normal_ppf
 
 
 @dataclass
@@ -33,16 +34,11 @@ class VarCompRow:
     lower: float
     upper: float
     params: tuple[int, ...]   # the γ indices the row is a function of
-
-
-def n_params(cov: str, q: int) -> int:
-    """How many γ parameters a covariance structure of q variables has."""
-    return {"identity": 1, "independent": q, "exchangeable": 2,
-            "unstructured": q + q * (q - 1) // 2}[cov]
+    grad: tuple[float, ...]   # d estimate / d γ at those indices (for the delta method)
 
 
 def _z(level: float) -> float:
-    return float(norm.ppf(0.5 + level / 200.0))
+    return float(normal_ppf(0.5 + level / 200.0))
 
 
 def _log_scale_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float,
@@ -55,7 +51,7 @@ def _log_scale_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: fl
     with np.errstate(over="ignore"):
         est = np.exp(power * lns)
         return VarCompRow(label, est, power * est * se, np.exp(power * (lns - z * se)),
-                          np.exp(power * (lns + z * se)), (idx,))
+                          np.exp(power * (lns + z * se)), (idx,), (float(power * est),))
 
 
 def _corr_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float) -> VarCompRow:
@@ -64,7 +60,8 @@ def _corr_row(label: str, idx: int, gamma: np.ndarray, V: np.ndarray, z: float) 
     a = gamma[idx]
     se = np.sqrt(V[idx, idx]) if V[idx, idx] > 0 else np.nan
     rho = np.tanh(a)
-    return VarCompRow(label, rho, (1 - rho ** 2) * se, np.tanh(a - z * se), np.tanh(a + z * se), (idx,))
+    return VarCompRow(label, rho, (1 - rho ** 2) * se, np.tanh(a - z * se), np.tanh(a + z * se),
+                      (idx,), (float(1 - rho ** 2),))
 
 
 def _cov_row(label: str, ia: int, ik: int, im: int, gamma: np.ndarray, V: np.ndarray,
@@ -76,7 +73,8 @@ def _cov_row(label: str, ia: int, ik: int, im: int, gamma: np.ndarray, V: np.nda
     idx = [ia, ik] if ik == im else [ia, ik, im]
     grad = np.array([(1 - rho ** 2) * scale, 2 * cov] if ik == im else [(1 - rho ** 2) * scale, cov, cov])
     se = float(np.sqrt(max(grad @ V[np.ix_(idx, idx)] @ grad, 0.0)))
-    return VarCompRow(label, cov, se, cov - z * se, cov + z * se, tuple(idx))
+    return VarCompRow(label, cov, se, cov - z * se, cov + z * se, tuple(idx),
+                      tuple(float(g) for g in grad))
 
 
 def equation_rows(eq: EquationInfo, gamma: np.ndarray, V: np.ndarray, *, sd: bool = False,
@@ -118,26 +116,6 @@ def residual_row(gamma: np.ndarray, V: np.ndarray, *, sd: bool = False,
                           1 if sd else 2)
 
 
-def covariance_matrix(eq: EquationInfo, gamma: np.ndarray) -> np.ndarray:
-    """The q x q covariance matrix of one equation's random effects, from γ."""
-    q, s = len(eq.names), eq.start
-    if eq.cov == "identity":
-        return np.exp(2 * gamma[s]) * np.eye(q)
-    if eq.cov == "independent":
-        return np.diag(np.exp(2 * gamma[s:s + q]))
-    if eq.cov == "exchangeable":
-        var = np.exp(2 * gamma[s])
-        return var * (np.tanh(gamma[s + 1]) * (np.ones((q, q)) - np.eye(q)) + np.eye(q))
-    sds = np.exp(gamma[s:s + q])
-    corr = np.eye(q)
-    ia = s + q
-    for k in range(q):
-        for m in range(k + 1, q):
-            corr[k, m] = corr[m, k] = np.tanh(gamma[ia])
-            ia += 1
-    return corr * np.outer(sds, sds)
-
-
 @dataclass
 class ICCRow:
     label: str
@@ -171,3 +149,11 @@ def icc_rows(cons_params: list[int], labels: list[str], gamma: np.ndarray, V: np
         rows.append(ICCRow(label, icc, se, 1 / (1 + np.exp(-(logit - z * se_logit))),
                            1 / (1 + np.exp(-(logit + z * se_logit)))))
     return rows
+
+
+def delta_covariance(rows: list[VarCompRow], V: np.ndarray) -> np.ndarray:
+    """The covariance of the rows' estimates by the delta method: J V(γ) J'."""
+    J = np.zeros((len(rows), V.shape[0]))
+    for i, row in enumerate(rows):
+        J[i, list(row.params)] = row.grad
+    return J @ V @ J.T

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from hlmshell.inference.distributions import chi2_sf, normal_ppf, normal_sf, t_ppf, t_sf
 
 
 @dataclass
@@ -25,9 +25,9 @@ def coef_stats(b: float, se: float, *, level: float = 95.0, df: float | None = N
         return CoefStats(b, se, np.nan, np.nan, np.nan, np.nan)
     stat = b / se
     if df is None:
-        p, crit = 2 * stats.norm.sf(abs(stat)), stats.norm.ppf(1 - alpha / 2)
+        p, crit = 2 * normal_sf(abs(stat)), normal_ppf(1 - alpha / 2)
     else:
-        p, crit = 2 * stats.t.sf(abs(stat), df), stats.t.ppf(1 - alpha / 2, df)
+        p, crit = 2 * t_sf(abs(stat), df), t_ppf(1 - alpha / 2, df)
     return CoefStats(b, se, stat, float(p), b - crit * se, b + crit * se)
 
 
@@ -52,4 +52,4 @@ def wald_test(R: np.ndarray, r: np.ndarray, b: np.ndarray, V: np.ndarray) -> Wal
     middle = Rk @ V @ Rk.T
     chi2 = float(diff @ np.linalg.solve(middle, diff)) if len(keep) else np.nan
     df = len(keep)
-    return WaldTest(chi2, df, float(stats.chi2.sf(chi2, df)) if df else np.nan, R.shape[0] - df)
+    return WaldTest(chi2, df, float(chi2_sf(chi2, df)) if df else np.nan, R.shape[0] - df)

@@ -17,14 +17,17 @@ Elements (the part before the comma), as in Stata's ``syntax``:
 ``varname[(mods)]``     exactly one variable
 ``newvarlist``/``newvarname``  names of new variables (an optional storage type may precede them)
 ``namelist``/``name``   Stata names
-``anything``            any text, read by the command itself
+``anything``            any text, read by the command itself; ``anything(raw)``: the whole line is
+                        the command's to read (``mixed`` has options after each ``||`` equation),
+                        the declared options are still what ``help`` and completion show
 ``filename[(.ext)]``    a file name (our extension of the convention: it drives file completion)
 ``=exp``                an expression after ``=``
 ``if``, ``in``, ``using``
 
 Option types: a flag (no parentheses), ``integer #``, ``real #``, ``cilevel``, ``string``, ``asis``,
-``name``, ``varlist``, ``varname``, ``numlist``, ``passthru``; ``*`` keeps every other option for the
-command (``args.rest_options``).  An option that is not declared is refused: ``option x not
+``name``, ``varlist``, ``varname``, ``numlist``, ``passthru``; ``string optional`` may also be typed
+without parentheses (``se`` or ``se(%9.3f)``: the value is then ``""``); ``*`` keeps every other
+option for the command (``args.rest_options``).  An option that is not declared is refused: ``option x not
 allowed r(198);``.
 """
 
@@ -55,7 +58,8 @@ class Element:
 
     kind: str                       # one of ELEMENTS
     optional: bool
-    mods: tuple[str, ...] = ()      # ("fv", "numeric", "min=1", ...) or (".dta",) for filename
+    mods: tuple[str, ...] = ()      # ("fv", "numeric", "min=1", ...) or (".dta",) for filename;
+    #                                 ``id=word``: the word ``help`` shows (``anything(id=#)`` → ``#``)
 
     def mod(self, key: str) -> str | None:
         for m in self.mods:
@@ -74,6 +78,7 @@ class OptionSpec:
     default: Any = None
     negatable: bool = False         # declared ``noLOg``: ``log`` on by default, ``nolog`` turns it off
     required: bool = False          # declared outside the ``[, ...]`` brackets
+    bare: bool = False              # ``string optional``: may be typed without an argument
 
     @property
     def name(self) -> str:
@@ -127,7 +132,7 @@ class Declaration:
         """The syntax as ``help`` shows it: ``[varlist] [if] [in] [, detail meanonly separator(#)]``."""
         parts = []
         for e in self.elements:
-            word = "exp" if e.kind == "=exp" else e.kind
+            word = "exp" if e.kind == "=exp" else (e.mod("id") or e.kind)
             word = "= exp" if e.kind == "=exp" else ("using filename" if e.kind == "using" else word)
             parts.append(f"[{word}]" if e.optional else word)
         opts = [o.usage() for o in self.options if not o.required]
@@ -195,11 +200,12 @@ def _split_declaration(text: str) -> tuple[str, list[str], list[str]]:
 
 
 def _option_words(text: str) -> list[str]:
+    """Split on blanks outside parentheses and brackets."""
     words, cur, depth = [], "", 0
     for ch in text:
-        if ch == "(":
+        if ch in "([":
             depth += 1
-        elif ch == ")":
+        elif ch in ")]":
             depth -= 1
         if ch.isspace() and depth == 0:
             if cur:
@@ -213,12 +219,13 @@ def _option_words(text: str) -> list[str]:
 
 
 def _bracketed_words(text: str) -> list[tuple[bool, str]]:
+    """``varlist(min=1 max=2) [if] [in]`` → [(False, "varlist(min=1 max=2)"), (True, "if"), ...]."""
     out = []
-    for m in re.finditer(r"\[([^\[\]]+)\]|(\S+)", text):
-        if m.group(1) is not None:
-            out.append((True, m.group(1).strip()))
+    for word in _option_words(text):
+        if word.startswith("[") and word.endswith("]"):
+            out.append((True, word[1:-1].strip()))
         else:
-            out.append((False, m.group(2)))
+            out.append((False, word))
     return out
 
 
@@ -234,6 +241,8 @@ def _option(word: str, required: bool, decl: str) -> OptionSpec:
     kind, _, default_text = arg.strip().partition(" ")
     if kind not in OPTION_TYPES:
         raise ValueError(f"bad option type {kind!r} in {decl!r}")
+    if default_text.strip() == "optional":
+        return OptionSpec(pattern, kind, None, False, required, bare=True)
     default: Any = None
     if default_text.strip():
         default = {"integer": int, "real": float}.get(kind, str)(default_text.strip())
@@ -276,6 +285,9 @@ class Args:
 
 
 def _parse(decl: Declaration, text: str, variables: list[str]) -> Args:
+    raw = decl.element("anything")
+    if raw is not None and raw.mod("raw") is not None:
+        return Args(text=text, anything=text.strip())
     syn = parse_syntax(text, allow_exp=decl.element("=exp") is not None)
     args = Args(text=text, exp=syn.exp, if_=syn.if_, in_=syn.in_, using=syn.using)
     for kind, value, message in (("if", syn.if_, "if not allowed"), ("in", syn.in_, "in range not allowed"),
@@ -301,9 +313,12 @@ def _parse_head(decl: Declaration, syn: Syntax, args: Args, variables: list[str]
             raise syntax_error()
         return
     element = kinds[0]
+    if element.kind == "filename" and len(kinds) > 1 and kinds[1].kind == "anything" and head:
+        head, args.anything = _split_filename(head)     # ``filename [anything]``: do's arguments
     if not head:
         if not element.optional:
-            raise StataError(_required_message(element), 100)
+            message = _required_message(element)
+            raise StataError(message, 100 if message.endswith("required") else 198)
         if element.kind == "varlist" and element.mod("default") != "none":
             args.varlist = list(variables)
         return
@@ -316,7 +331,7 @@ def _parse_head(decl: Declaration, syn: Syntax, args: Args, variables: list[str]
         _parse_varlist(element, head, args, variables)
     elif kind in ("newvarlist", "newvarname"):
         words = head.split()
-        if words and words[0] in STORAGE_TYPES or (words and re.fullmatch(r"str(\d+|L)", words[0])):
+        if words and words[0] in STORAGE_TYPES or (words and re.fullmatch(r"str(\d+|L)?", words[0])):
             args.storage_type, words = words[0], words[1:]
         if not words:
             raise StataError("varlist required", 100)
@@ -337,6 +352,18 @@ def _required_message(element: Element) -> str:
     return {"varlist": "varlist required", "varname": "varlist required",
             "newvarlist": "varlist required", "newvarname": "varlist required",
             "filename": "invalid file specification"}.get(element.kind, "invalid syntax")
+
+
+def _split_filename(head: str) -> tuple[str, str]:
+    """``"my file.do" a b`` → (``"my file.do"``, ``a b``): the file name, and what follows it."""
+    head = head.strip()
+    if head.startswith('"'):
+        end = head.find('"', 1)
+        if end < 0:
+            raise StataError("invalid file specification", 198)
+        return head[:end + 1], head[end + 1:].strip()
+    name, _, rest = head.partition(" ")
+    return name, rest.strip()
 
 
 def _one_filename(head: str) -> str:
@@ -409,6 +436,8 @@ def _option_value(spec: OptionSpec, word: str, arg: str | None, negated: bool,
             raise StataError(f"option {word}() not allowed", 198)
         return not negated if spec.negatable else True
     if arg is None:
+        if spec.bare:
+            return ""
         raise StataError(f"option {name}() incorrectly specified", 198)
     converters: dict[str, Callable[[str], Any]] = {
         "integer": _integer, "real": _real, "cilevel": _cilevel, "string": _unquote,

@@ -17,19 +17,38 @@ Under ``by`` the observation numbers ``_n``/``_N``, explicit subscripts ``x[_n-1
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.numfmt import fmt_num
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 Value = Any  # float | str | np.ndarray
+
+
+class _OnFirstUse:
+    """A module imported when one of its names is first used (``di 1`` never loads scipy)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+
+special = _OnFirstUse("scipy.special")
+stats = _OnFirstUse("scipy.stats")
 
 # -- tokens ---------------------------------------------------------------------------------------
 _TOKEN = re.compile(r"""
@@ -247,6 +266,8 @@ def group_positions(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def column_values(data: pd.DataFrame, name: str) -> np.ndarray:
     """A column as float64 with NaN for missing, or as an object array of str with '' for missing."""
+    import pandas as pd
+
     col = data[name]
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(col.cat.categories.dtype if col.notna().all() else object)
@@ -475,24 +496,19 @@ def _subscript(base: tuple, idx: list[tuple], ctx: _Ctx) -> Value:
 
 
 def _coef(kind: str, text: str, ctx: _Ctx) -> float:
-    """``_b[name]``, ``_b[eq:name]``, ``_se[...]``: from e(b) and e(V)."""
+    """``_b[name]``, ``_b[eq:name]``, ``_se[...]``: from e(b) and e(V), names read by the one grammar
+    of coefficient names that ``test`` and ``lincom`` use (:mod:`hlmshell.lang.coefnames`)."""
+    from hlmshell.lang.coefnames import Coefficients
+
     e = ctx.session.e
     if e is None or "b" not in e.matrices:
         raise StataError("last estimates not found", 301)
     b = e.matrices["b"]
     text = text.replace(" ", "")
-    names = b.colnames
-    if ":" in text:
-        k = names.index(text) if text in names else -1
-    else:
-        k = next((i for i, nm in enumerate(names) if nm == text or nm.split(":")[-1] == text), -1)
-        if k >= 0 and ":" in names[k]:
-            first_eq = names[0].split(":")[0]
-            same = [i for i, nm in enumerate(names)
-                    if nm.split(":")[0] == first_eq and nm.split(":")[-1] == text]
-            k = same[0] if same else -1
-    if k < 0:
-        raise StataError(f"[{text}] not found", 111)
+    try:
+        k = Coefficients.from_colnames(b.colnames).find(text)
+    except StataError:
+        raise StataError(f"[{text}] not found", 111) from None
     if kind == "_b":
         return float(b.values[0, k])
     V = e.matrices.get("V")
@@ -662,7 +678,7 @@ _MATH: dict[str, tuple[int, int, Callable[..., Value]]] = {
     "sign": (1, 1, _elementwise(np.sign)),
     "round": (1, 2, _round),
     "mod": (2, 2, _safe(lambda x, y: np.where(y != 0, x - y * np.floor(x / y), np.nan))),
-    "normal": (1, 1, _safe(special.ndtr)),
+    "normal": (1, 1, _safe(lambda x: special.ndtr(x))),
     "invnormal": (1, 1, _safe(lambda p: np.where((p > 0) & (p < 1), special.ndtri(p), np.nan))),
     "normalden": (1, 3, _safe(lambda x, m=0.0, s=1.0: np.where(s > 0, stats.norm.pdf(x, m, s),
                                                                   np.nan))),
@@ -680,8 +696,8 @@ _MATH: dict[str, tuple[int, int, Callable[..., Value]]] = {
     "invF": (3, 3, _safe(lambda d1, d2, p: stats.f.ppf(p, d1, d2))),
     "invFtail": (3, 3, _safe(lambda d1, d2, p: stats.f.isf(p, d1, d2))),
     "logit": (1, 1, _safe(lambda p: np.log(p / (1 - p)))),
-    "invlogit": (1, 1, _safe(special.expit)),
-    "lngamma": (1, 1, _safe(special.gammaln)),
+    "invlogit": (1, 1, _safe(lambda x: special.expit(x))),
+    "lngamma": (1, 1, _safe(lambda x: special.gammaln(x))),
     "lnfactorial": (1, 1, _safe(lambda x: special.gammaln(np.floor(x) + 1))),
     "comb": (2, 2, _safe(lambda n, k: np.round(special.comb(n, k)))),
     "atanh": (1, 1, _safe(np.arctanh)),
@@ -819,10 +835,8 @@ def _stored(kind: str, arg_nodes: list[tuple], ctx: _Ctx) -> Value:
     key = arg_nodes[0][1]
     res = ctx.session.e if kind == "e" else ctx.session.r
     if kind == "e" and key == "sample":
-        sample = getattr(res, "sample", None)
-        if sample is None or len(sample) != ctx.n:
-            return np.zeros(ctx.n) if ctx.n else 0.0
-        return np.asarray(sample, dtype=float)
+        mask = ctx.session.in_sample(res)
+        return mask.astype(float) if ctx.n else 0.0
     if res is None:
         return math.nan
     if key in res.scalars:
@@ -868,8 +882,18 @@ def evaluate_scalar(session: Any, text: str) -> float | str:
 
 
 def evaluate_node_scalar(session: Any, node: tuple) -> float | str:
-    """:func:`evaluate_scalar` for an already parsed AST (see :func:`parse_leading`)."""
-    ctx = _Ctx(session, None, None)
+    """:func:`evaluate_scalar` for an already parsed AST (see :func:`parse_leading`).
+
+    Under ``by`` (``by g: display x``, the command running on one group) a variable means the
+    group's first observation and ``_n``/``_N`` count within the group.
+    """
+    rows = getattr(session, "by_rows", None)
+    first, groups = 0, None
+    if rows is not None and len(rows) == session.nobs and np.any(rows):
+        rows = np.asarray(rows, dtype=bool)
+        first = int(np.flatnonzero(rows)[0])
+        groups = np.cumsum(np.r_[True, rows[1:] != rows[:-1]])    # the group is one of these runs
+    ctx = _Ctx(session, groups, None)
     ctx.scalar = True  # type: ignore[attr-defined]
     value = evaluate_node(node, ctx)
     if isinstance(value, np.ndarray):
@@ -878,7 +902,7 @@ def evaluate_node_scalar(session: Any, node: tuple) -> float | str:
         elif len(value) == 0:
             return "" if value.dtype == object else math.nan
         else:
-            value = value[0]
+            value = value[first]
     if isinstance(value, str):
         return value
     return float(value)

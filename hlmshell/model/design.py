@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hlmshell.errors import StataError
-from hlmshell.lang.fvnotation import Comp, Term, parse_terms, variables_of
+from hlmshell.model.errors import ModelError
+from hlmshell.lang.fvnotation import Comp, Term, variables_of
 
 # Relative squared norm below which a column counts as a combination of the columns before it.
 COLLINEAR_TOL = 1e-13
@@ -123,8 +123,8 @@ def _numeric(data: pd.DataFrame, var: str, factor: bool) -> np.ndarray:
     series = data[var]
     if not (pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)):
         if factor:
-            raise StataError(f"{var}: string variables may not be used as factor variables", 109)
-        raise StataError(f"string variables not allowed in varlist;\n{var} is a string variable", 109)
+            raise ModelError("string_factor", var=var)
+        raise ModelError("string_variable", var=var)
     return series.to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -132,9 +132,9 @@ def _levels(comp: Comp, x: np.ndarray) -> tuple[list[float], float | None]:
     """Levels of a factor in the sample and its base level (None: no base)."""
     x = x[~np.isnan(x)]
     if np.any(x < 0):
-        raise StataError(f"{comp.var}:  factor variables may not contain negative values", 452)
+        raise ModelError("negative_factor", var=comp.var)
     if np.any(x != np.floor(x)):
-        raise StataError(f"{comp.var}:  factor variables may not contain noninteger values", 452)
+        raise ModelError("noninteger_factor", var=comp.var)
     levels = sorted(set(x.tolist()))
     if comp.only is not None:
         levels = [v for v in comp.only if v in set(levels)] if len(comp.only) > 1 else list(comp.only)
@@ -151,7 +151,7 @@ def _levels(comp: Comp, x: np.ndarray) -> tuple[list[float], float | None]:
     if kind == "nth":
         k = comp.base[1]
         if not 1 <= k <= len(levels):
-            raise StataError(f"{comp.var}: level #{k} not found", 111)
+            raise ModelError("level_not_found", var=comp.var, k=k)
         return levels, levels[k - 1]
     value = comp.base[1]
     return levels, value if value in levels else None
@@ -251,14 +251,14 @@ def _collinear(columns: list[np.ndarray], constant: bool) -> list[bool]:
     return dropped
 
 
-def build_design(data: pd.DataFrame, spec: str, *, constant: bool = True,
+def build_design(data: pd.DataFrame, terms: list[Term], *, constant: bool = True,
                  rows: np.ndarray | None = None) -> Design:
-    """The design matrix of ``spec`` over the rows in ``rows`` (default: rows with no missing value).
+    """The design matrix of the factor-variable ``terms`` (:func:`hlmshell.lang.fvnotation.parse_terms`)
+    over the rows in ``rows`` (default: rows with no missing value).
 
-    Levels are those present in the sample.  Raises StataError for unknown variables (r(111)), bad
-    syntax (r(198)), string factor variables (r(109)) and negative or noninteger factor values (r(452)).
+    Levels are those present in the sample.  Raises ModelError for string variables and for negative
+    or noninteger factor values.
     """
-    terms = parse_terms(spec, [str(c) for c in data.columns])
     used = variables_of(terms)
     if rows is None:
         rows = np.ones(len(data), dtype=bool)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+
+from hlmshell.model.design import Design
+from hlmshell.model.protocol import Statistic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -41,7 +47,9 @@ class OLSFit:
         """Prob > F (NaN when the model has no degrees of freedom)."""
         if self.df_m == 0 or not math.isfinite(self.F) or self.df_r <= 0:
             return math.nan
-        return float(stats.f.sf(self.F, self.df_m, self.df_r))
+        from hlmshell.inference.distributions import f_sf
+
+        return float(f_sf(self.F, self.df_m, self.df_r))
 
 
 def _loglik(n: int, ss: float) -> float:
@@ -86,3 +94,59 @@ def fit_ols(y: np.ndarray, X: np.ndarray, *, constant: bool = True) -> OLSFit:
     return OLSFit(beta=beta, V=s2 * xtx_inv, n=n, df_m=df_m, df_r=df_r, rss=rss, mss=mss, r2=r2,
                   r2_a=r2_a, rmse=math.sqrt(s2) if df_r > 0 else math.nan, F=F,
                   ll=_loglik(n, rss), ll_0=_loglik(n, tss_c), constant=constant)
+
+
+@dataclass
+class RegressionModel:
+    """A linear regression in the fitted-model protocol."""
+
+    depvar: str
+    design: Design
+    fit: OLSFit
+
+    kind = "linear"
+
+    @property
+    def coef_names(self) -> list[str]:
+        return self.design.names
+
+    @property
+    def coef(self) -> np.ndarray:
+        return self.design.expand(self.fit.beta)
+
+    @property
+    def vcov(self) -> np.ndarray:
+        return self.design.expand_matrix(self.fit.V)
+
+    @property
+    def loglik(self) -> float:
+        return self.fit.ll
+
+    @property
+    def nobs(self) -> int:
+        return self.fit.n
+
+    @property
+    def df_resid(self) -> float | None:
+        return float(self.fit.df_r)
+
+    @property
+    def statistics(self) -> tuple[Statistic, ...]:
+        return (Statistic("xb", "Linear prediction"), Statistic("residuals", "Residuals"),
+                Statistic("stdp", "S.E. of the prediction"))
+
+    def predict(self, stat: str, data: "pd.DataFrame") -> list[np.ndarray]:
+        X = self.design.matrix(data)
+        xb = X @ self.fit.beta if len(self.fit.beta) else np.zeros(len(data))
+        if stat == "xb":
+            return [xb]
+        if stat == "stdp":
+            return [np.sqrt(np.einsum("ij,jk,ik->i", X, self.fit.V, X))]
+        return [data[self.depvar].to_numpy(dtype=float, na_value=np.nan) - xb]
+
+    def jacobian(self, stat: str, data: "pd.DataFrame") -> np.ndarray:
+        if stat != "xb":
+            raise ValueError(f"no derivatives of {stat}")
+        out = np.zeros((len(data), len(self.design.columns)))
+        out[:, self.design.estimable] = self.design.matrix(data)
+        return out

@@ -58,7 +58,7 @@ def _spaced_after(term: str, rows: list[CoefRow]) -> bool:
 
 def _width(table: CoefTable) -> int:
     longest = DEFAULT_WIDTH
-    for row in table.rows:
+    for row in (*table.rows, *(r for _, rows in table.equations for r in rows)):
         if row.term:
             longest = max(longest, len(row.term), len(row.label) + 2)
         else:
@@ -77,14 +77,27 @@ def _numbers(row: CoefRow) -> str:
 def coef_table_lines(table: CoefTable) -> list[str]:
     """The table's lines (top rule to bottom rule)."""
     w = _width(table)
+    rule = "-" * (w + 1) + "+" + "-" * 64
     lines = [
         "-" * (w + 66),
         shorten(table.depvar, w).rjust(w) + " |"
         + columns_title(" Coefficient  Std. err.      z    P>|z|", table.level, 45),
-        "-" * (w + 1) + "+" + "-" * 64,
+        rule,
     ]
+    for k, (name, rows) in enumerate(table.equations):
+        if k:
+            lines.append(rule)
+        lines.append(shorten(name, w).ljust(w) + " |")
+        lines += _row_lines(rows, w)
+    lines += _row_lines(table.rows, w)
+    lines.append("-" * (w + 66))
+    return lines
+
+
+def _row_lines(rows: tuple[CoefRow, ...], w: int) -> list[str]:
+    lines: list[str] = []
     blank = " " * (w + 1) + "|"
-    segments = _segments(table.rows)
+    segments = _segments(rows)
     for i, (term, rows) in enumerate(segments):
         if not term:
             lines.append(shorten(rows[0].label, w).rjust(w) + " |" + _numbers(rows[0]))
@@ -96,7 +109,6 @@ def coef_table_lines(table: CoefTable) -> list[str]:
             lines.append(shorten(row.label, w - 2).rjust(w - 1) + "  |" + _numbers(row))
         if _spaced_after(term, rows) and i < len(segments) - 1:
             lines.append(blank)
-    lines.append("-" * (w + 66))
     return lines
 
 

@@ -74,11 +74,16 @@ class CoefRow:
 
 @dataclass(frozen=True)
 class CoefTable:
-    """Fixed-effects table (rows already in display order)."""
+    """Fixed-effects table (rows already in display order).
+
+    With ``equations`` the table has one block per equation, headed by its name, and ``rows`` is
+    empty (``mixed, estmetric``: the depvar equation, then ``lns1_1_1``, ..., ``lnsig_e``).
+    """
 
     depvar: str
     rows: tuple[CoefRow, ...]
     level: float = 95.0
+    equations: tuple[tuple[str, tuple[CoefRow, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

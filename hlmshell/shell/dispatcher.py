@@ -12,9 +12,11 @@ import os
 import traceback
 from typing import Any
 
-from hlmshell.errors import StataError
+from hlmshell.commands.model_errors import stata_error
+from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.command import Command, parse_command
 from hlmshell.lang.declaration import Args
+from hlmshell.model.errors import ModelError
 from hlmshell.render import render
 from hlmshell.results.shell import ByHeader
 from hlmshell.shell.byprefix import ByGroups, by_groups
@@ -46,8 +48,10 @@ def _subcommand(spec: CommandSpec, rest: str) -> tuple[CommandSpec, str]:
         word += ch
     if not word:
         if spec.fn is None:
-            raise StataError(spec.subcommand_error.format(word=text.split()[0] if text.split()
-                                                          else ""), spec.subcommand_rc)
+            if text.split():
+                raise StataError(spec.subcommand_error.format(word=text.split()[0]),
+                                 spec.subcommand_rc)
+            raise syntax_error()
         return spec, rest
     if spec.otherwise and spec.subcommands.get(word) is None:
         return spec, rest
@@ -119,8 +123,6 @@ def execute(session: Session, line: str) -> None:
         if cmd.by:
             _run_by(session, cmd, spec, rest)
             return
-        if spec.fn is None:
-            raise StataError(spec.subcommand_error.format(word=""), spec.subcommand_rc)
         show(session, spec.fn(session, _parse(session, spec, rest)))
     finally:
         if quiet:
@@ -140,7 +142,9 @@ def run_line(session: Session, line: str) -> int:
     rc = 0
     try:
         execute(session, line)
-    except StataError as err:
+    except (StataError, ModelError) as err:
+        if isinstance(err, ModelError):
+            err = stata_error(err)
         if not getattr(err, "keep_state", False):  # a failed do-file keeps what its lines did
             session.restore(snap)
         rc = err.rc

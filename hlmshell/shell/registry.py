@@ -93,8 +93,6 @@ def command(name: str, syntax: str | int = "", *, byable: str | None = None,
     (``estat icc`` after multilevel models); elsewhere it is the parent's unknown-subcommand error.
     ``summary`` (for ``help``) is the first line of the function's docstring.
     """
-    if byable not in BYABLE:
-        raise ValueError(f"byable must be one of {BYABLE}")
     if isinstance(syntax, int) or usage is not None:          # TRANSITION: old-style declaration
         minlen = syntax if isinstance(syntax, int) and syntax else len(name)
 
@@ -108,17 +106,29 @@ def command(name: str, syntax: str | int = "", *, byable: str | None = None,
         return legacy
 
     def register(fn: CommandFn) -> CommandFn:
-        words = name.split()
-        summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        spec = CommandSpec(Pattern.parse(words[-1]), parse_declaration(syntax), fn, summary, byable,
-                           aliases, parent=Pattern.parse(words[0]).name if len(words) > 1 else None,
-                           requires=requires, otherwise=otherwise)
-        if subcommand_error is not None:
-            spec.subcommand_error, spec.subcommand_rc = subcommand_error, subcommand_rc
-        _DECLARED.append(spec)
+        _DECLARED.append(make_spec(name, syntax, fn, byable=byable, aliases=aliases,
+                                   subcommand_error=subcommand_error, subcommand_rc=subcommand_rc,
+                                   requires=requires, otherwise=otherwise))
         return fn
 
     return register
+
+
+def make_spec(name: str, syntax: str, fn: CommandFn, *, byable: str | None = None,
+              aliases: tuple[str, ...] = (), subcommand_error: str | None = None,
+              subcommand_rc: int = 198, requires: Callable[[Any], bool] | None = None,
+              otherwise: bool = False) -> CommandSpec:
+    """The spec :func:`command` declares (also for building a registry by hand, in tests)."""
+    if byable not in BYABLE:
+        raise ValueError(f"byable must be one of {BYABLE}")
+    words = name.split()
+    summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+    spec = CommandSpec(Pattern.parse(words[-1]), parse_declaration(syntax), fn, summary, byable,
+                       aliases, parent=Pattern.parse(words[0]).name if len(words) > 1 else None,
+                       requires=requires, otherwise=otherwise)
+    if subcommand_error is not None:
+        spec.subcommand_error, spec.subcommand_rc = subcommand_error, subcommand_rc
+    return spec
 
 
 def parent(name: str, *, subcommand_error: str, subcommand_rc: int = 198,
@@ -146,6 +156,10 @@ class Registry:
         for info in pkgutil.walk_packages(package.__path__, prefix="hlmshell.commands."):
             importlib.import_module(info.name)
         return cls(list(_DECLARED))
+
+    def declare(self, name: str, syntax: str, fn: CommandFn, **options: Any) -> None:
+        """Add a command to this registry only (what :func:`command` does for the standard one)."""
+        self.add(make_spec(name, syntax, fn, **options))
 
     def add(self, spec: CommandSpec) -> None:
         if spec.parent is None:

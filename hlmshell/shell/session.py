@@ -4,18 +4,25 @@ Commands read and change a :class:`Session`; nothing else holds state.  A comman
 data builds the new frame first and installs it with :meth:`Session.set_data` only once it cannot fail,
 and the dispatcher restores every attribute listed in :data:`RESTORED_ON_ERROR` if a command raises, so
 that a failing command leaves the session exactly as it was.
+
+Every observation has a key that follows it through sorts, drops and merges (Stata keeps e(sample)
+as a hidden variable for the same reason): e(sample) is the set of keys an estimation used, so it
+stays right whatever is done to the data afterwards.  The data frame itself always has a plain
+0..n-1 index; pandas is imported only once there are data.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from hlmshell.shell.output import Output
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -44,13 +51,17 @@ class Results:
 class EResults(Results):
     """Estimation results: e() plus what post-estimation commands need.
 
-    ``sample`` is e(sample) as a boolean array aligned with the rows of the data at estimation time;
-    ``model`` is the command-specific fit object (e.g. a ``MixedFit``) that ``predict`` and ``estat``
-    use.  ``functions`` lists e() functions for ``ereturn list`` (Stata shows ``e(sample)``).
+    ``sample`` is e(sample) as the keys of the observations used (:meth:`Session.in_sample` turns it
+    into a mask over the data in memory); ``model`` is the fitted model (``hlmshell.model``) that
+    ``predict``, ``estat``, ``test`` and ``margins`` use; ``show(e, display)`` gives the estimation
+    command's output and ``display`` its display options (for replay).  ``functions`` lists e()
+    functions for ``ereturn list`` (Stata shows ``e(sample)``).
     """
 
     sample: np.ndarray | None = None
     model: Any = None
+    show: Any = None
+    display: Any = None
     functions: list[str] = field(default_factory=lambda: ["sample"])
     test_constraints: list[Any] = field(default_factory=list)   # for ``test ..., accumulate``
 
@@ -59,31 +70,36 @@ class EResults(Results):
         return self.macros.get("cmd", "")
 
 
-RESTORED_ON_ERROR = ("data", "filename", "changed", "var_labels", "e", "r", "estimates", "matrices",
-                     "scalars", "preserved", "sortedby")
+RESTORED_ON_ERROR = ("_data", "_keys", "filename", "changed", "var_labels", "e", "r", "estimates",
+                     "matrices", "scalars", "preserved", "sortedby")
 
 
-@dataclass
 class Session:
     """Everything a session keeps between commands."""
 
-    data: pd.DataFrame = field(default_factory=pd.DataFrame)
-    filename: str | None = None
-    changed: bool = False
-    var_labels: dict[str, str] = field(default_factory=dict)
-    sortedby: list[str] = field(default_factory=list)
-    e: EResults | None = None
-    r: Results = field(default_factory=Results)
-    estimates: dict[str, EResults] = field(default_factory=dict)
-    matrices: dict[str, StataMatrix] = field(default_factory=dict)
-    scalars: dict[str, float] = field(default_factory=dict)
-    preserved: tuple[pd.DataFrame, dict[str, str], str | None, bool] | None = None
-    rc: int = 0
-    rng: np.random.Generator = field(default_factory=np.random.default_rng)
-    out: Output = field(default_factory=Output)
-    cwd: Path = field(default_factory=Path.cwd)
-    registry: Any = None            # the commands (a Registry); the standard one unless given
-    by_rows: np.ndarray | None = None   # the current by-group while a byable(recall) command runs
+    def __init__(self, data: "pd.DataFrame | None" = None, *, out: Output | None = None,
+                 cwd: Path | None = None, registry: Any = None) -> None:
+        self._data: "pd.DataFrame | None" = None
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._next_key = 0
+        self.filename: str | None = None
+        self.changed = False
+        self.var_labels: dict[str, str] = {}
+        self.sortedby: list[str] = []
+        self.e: EResults | None = None
+        self.r = Results()
+        self.estimates: dict[str, EResults] = {}
+        self.matrices: dict[str, StataMatrix] = {}
+        self.scalars: dict[str, float | str] = {}
+        self.preserved: Any = None
+        self.rc = 0
+        self.rng = np.random.default_rng()
+        self.out = out if out is not None else Output()
+        self.cwd = cwd if cwd is not None else Path.cwd()
+        self.registry = registry        # the commands (a Registry); the standard one unless given
+        self.by_rows: np.ndarray | None = None   # the by-group a byable(recall) command runs on
+        if data is not None:
+            self.set_data(data, changed=False, new=True)
 
     @property
     def commands(self) -> Any:
@@ -98,24 +114,75 @@ class Session:
         return None
 
     # -- data -------------------------------------------------------------------------------
-    def set_data(self, data: pd.DataFrame, *, changed: bool = True) -> None:
-        """Install a new data frame (commands build it completely before calling this)."""
-        self.data = data.reset_index(drop=True)
+    @property
+    def data(self) -> "pd.DataFrame":
+        if self._data is None:
+            import pandas as pd
+
+            self._data = pd.DataFrame()
+        return self._data
+
+    def set_data(self, data: "pd.DataFrame", *, changed: bool = True, new: bool = False) -> None:
+        """Install a new data frame (commands build it completely before calling this).
+
+        The frame's index says where each row came from, so that observation keys follow the rows:
+        integer positions in the current data (what ``data.loc[mask]``, ``data.iloc[order]`` give;
+        a position outside the current data is a new observation); a plain 0..m-1 index means the
+        same rows in the same order, followed by new ones when m is larger (``set obs``, ``append``
+        with ``ignore_index``) and fresh rows when it is smaller.  ``new`` marks another dataset
+        (``use``, ``import``): every observation gets a fresh key, so an earlier e(sample) matches none.
+        """
+        import pandas as pd
+
+        n_old, m = len(self._keys), len(data)
+        index = data.index
+        plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+        if new or (plain and m < n_old):
+            keys = self._fresh(m)
+        elif plain:
+            keys = np.concatenate([self._keys, self._fresh(m - n_old)])
+        else:
+            pos = np.asarray(index, dtype=np.int64)
+            known = (pos >= 0) & (pos < n_old)
+            keys = np.empty(m, dtype=np.int64)
+            keys[known] = self._keys[pos[known]]
+            keys[~known] = self._fresh(int((~known).sum()))
+        self._data = data.reset_index(drop=True)
+        self._keys = keys
         self.changed = changed
-        self.var_labels = {k: v for k, v in self.var_labels.items() if k in self.data.columns}
-        self.sortedby = [v for v in self.sortedby if v in self.data.columns]
+        self.var_labels = {k: v for k, v in self.var_labels.items() if k in self._data.columns}
+        self.sortedby = [v for v in self.sortedby if v in self._data.columns]
+
+    def _fresh(self, count: int) -> np.ndarray:
+        keys = np.arange(self._next_key, self._next_key + count, dtype=np.int64)
+        self._next_key += count
+        return keys
+
+    @property
+    def keys(self) -> np.ndarray:
+        """Each observation's key (stable through sorts and drops)."""
+        return self._keys
+
+    def sample_keys(self, mask: np.ndarray) -> np.ndarray:
+        """The keys of the observations ``mask`` selects, to keep as e(sample)."""
+        return self._keys[np.asarray(mask, dtype=bool)].copy()
+
+    def in_sample(self, e: EResults | None) -> np.ndarray:
+        """e(sample) over the data in memory: which observations the estimation used."""
+        if e is None or e.sample is None:
+            return np.zeros(self.nobs, dtype=bool)
+        return np.isin(self._keys, e.sample)
 
     @property
     def variables(self) -> list[str]:
-        return [str(c) for c in self.data.columns]
+        return [] if self._data is None else [str(c) for c in self._data.columns]
 
     @property
     def nobs(self) -> int:
-        return len(self.data)
+        return 0 if self._data is None else len(self._data)
 
     def is_string(self, name: str) -> bool:
-        dtype = self.data[name].dtype
-        return not pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        return self.data[name].dtype.kind not in "biuf"
 
     # -- error safety ---------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

@@ -1,72 +1,86 @@
-"""Building ``mixed``'s printed results from its e() results (used by ``mixed`` and by replay)."""
+"""``mixed``'s printed results from its e() results and display options (fit and replay)."""
 
 from __future__ import annotations
 
 from hlmshell.commands.estimation.coefrows import coef_rows
+from hlmshell.commands.estimation.mixed_syntax import MixedDisplay
+from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.varcomp import EquationInfo, equation_rows, residual_row
+from hlmshell.inference.wald import coef_stats
 from hlmshell.render import Text
-from hlmshell.results.estimation import (
-    CoefTable,
-    GroupInfo,
-    LRTestVsLinear,
-    MixedHeader,
-    REBlock,
-    REParam,
-    RETable,
-)
+from hlmshell.results.estimation import (CoefRow, CoefTable, GroupInfo, LRTestVsLinear,
+                                         MixedHeader, REBlock, REParam, RETable)
 from hlmshell.shell.session import EResults
 
 
 def equation_infos(model) -> list[EquationInfo]:
     """One EquationInfo per random-effects equation, in γ order."""
-    fit = model.fit
-    return [EquationInfo(model.level_names[lv], model.display_names(k), cov, start)
-            for k, (lv, cov, start) in enumerate(zip(fit.eq_levels, fit.eq_covs,
-                                                     model.equation_starts()))]
+    from hlmshell.model.multilevel.covariance import n_params
+
+    infos, start = [], 0
+    for eq in model.structure.equations:
+        names = [f"R.{eq.spec.factor}"] if eq.spec.factor else list(eq.names)
+        infos.append(EquationInfo(model.structure.levels[eq.level], names, eq.cov, start))
+        start += n_params(eq.cov, eq.q)
+    return infos
+
+
+def group_infos(model) -> tuple[GroupInfo, ...]:
+    return tuple(GroupInfo(name, g.n_groups, g.g_min, g.g_avg, g.g_max)
+                 for name, g in zip(model.structure.levels, model.structure.groups))
 
 
 def _param(row) -> REParam:
     return REParam(row.label, row.estimate, row.se, row.lower, row.upper)
 
 
-def re_table(e: EResults) -> RETable:
-    model = e.model
-    fit, spec = model.fit, model.spec
-    V = fit.V_gamma
+def re_table(model, display: MixedDisplay) -> RETable:
+    fit = model.fit
     blocks = []
     for info in equation_infos(model):
-        rows = equation_rows(info, fit.gamma, V, sd=spec.sd, level=spec.level)
+        rows = equation_rows(info, fit.gamma, fit.V_gamma, sd=display.sd, level=display.level)
         blocks.append(REBlock(info.level, info.cov.capitalize(), tuple(_param(r) for r in rows)))
-    residual = (_param(residual_row(fit.gamma, V, sd=spec.sd, level=spec.level)),)
+    residual = (_param(residual_row(fit.gamma, fit.V_gamma, sd=display.sd, level=display.level)),)
     lr = None
-    if not spec.nolrtest:
-        k_rs = int(e.scalars["k_rs"])
-        chibar = fit.df_c == 1 and k_rs == 2
-        lr = LRTestVsLinear(chi2=fit.chi2_c, df=fit.df_c, p=fit.p_c, chibar=chibar,
-                            conservative=not chibar and k_rs > 1)
-    return RETable(tuple(blocks), residual, lr, spec.level)
+    if not display.nolrtest:
+        test = lr_vs_linear(fit.ll, fit.ll_linear, len(fit.gamma) - 1)
+        lr = LRTestVsLinear(chi2=test.chi2, df=test.df, p=test.p, chibar=test.chibar,
+                            conservative=test.conservative)
+    return RETable(tuple(blocks), residual, lr, display.level)
 
 
-def mixed_display(e: EResults) -> list:
-    """Header, fixed-effects table and random-effects table, honouring noheader, nogroup, nofetable
-    and noretable."""
+def _estmetric_table(model, display: MixedDisplay) -> CoefTable:
+    """Every parameter in the estimation metric: the fixed effects, then lns…, atr…, lnsig_e."""
+    fit = model.fit
+    fixed = coef_rows(model.design, fit.beta, fit.V_beta, display.level)
+    blocks = [(model.depvar, fixed)]
+    for k, name in enumerate(fit.gamma_names):
+        se = float(fit.V_gamma[k, k]) ** 0.5 if fit.V_gamma[k, k] > 0 else float("nan")
+        st = coef_stats(float(fit.gamma[k]), se, level=display.level)
+        blocks.append((name, (CoefRow("_cons", st.estimate, st.se, st.stat, st.p, st.lower,
+                                      st.upper),)))
+    return CoefTable("", (), display.level, tuple(blocks))
+
+
+def mixed_display(e: EResults, display: MixedDisplay) -> list:
+    """Header, fixed-effects table and random-effects table, as the display options ask."""
     model = e.model
-    fit, spec = model.fit, model.spec
-    groups = tuple(GroupInfo(name, n, lo, avg, hi) for name, n, lo, avg, hi in
-                   zip(model.level_names, fit.n_groups, fit.g_min, fit.g_avg, fit.g_max))
+    fit = model.fit
     df_m = int(e.scalars["df_m"])
-    chi2 = e.scalars["chi2"] if df_m else None
-    p = e.scalars["p"] if df_m else None
     out: list = []
-    if not spec.noheader:
+    if not display.noheader:
         out.append(MixedHeader(reml=fit.method == "REML", n_obs=fit.n,
-                               groups=() if spec.nogroup else groups, wald_df=df_m,
-                               wald_chi2=chi2, wald_p=p, ll=fit.ll))
-    if not spec.nofetable:
-        out.append(CoefTable(model.depvar, coef_rows(model.design, fit.beta, fit.V_beta, spec.level),
-                             spec.level))
-    if not spec.noretable:
-        out.append(re_table(e))
+                               groups=() if display.nogroup else group_infos(model), wald_df=df_m,
+                               wald_chi2=e.scalars["chi2"] if df_m else None,
+                               wald_p=e.scalars["p"] if df_m else None, ll=fit.ll))
+    if display.estmetric:
+        out.append(_estmetric_table(model, display))
+    else:
+        if not display.nofetable:
+            out.append(CoefTable(model.depvar, coef_rows(model.design, fit.beta, fit.V_beta,
+                                                         display.level), display.level))
+        if not display.noretable:
+            out.append(re_table(model, display))
     if fit.se_failed:
         out.append(Text("Warning: Standard-error calculation failed."))
     return out

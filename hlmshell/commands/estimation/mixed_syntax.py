@@ -1,20 +1,36 @@
-"""Reading ``mixed`` / ``xtmixed`` command lines into a :class:`MixedSpec`.
+"""Reading ``mixed`` / ``xtmixed`` command lines.
 
-``mixed depvar [fe_vars] [if] [in] [, fe_options] [|| level: [re_vars] [, re_options]] ... [, options]``
+``mixed depvar [fe_vars] [if] [in] [, noconstant] [|| level: [re_vars] [, re_options]] ... [, options]``
 
 The options after the last equation hold both that equation's options (``covariance()``,
-``noconstant``) and the command's own, as in Stata; a model with no ``||`` has only the latter.
+``noconstant``) and the command's own, as in Stata; a model with no ``||`` has the command's options
+(and the fixed part's ``noconstant``) after its comma.  Each kind of option is declared once here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from hlmshell.errors import StataError, syntax_error
+from hlmshell.errors import StataError
+from hlmshell.lang.abbrev import match
+from hlmshell.lang.declaration import Args, parse_declaration
 from hlmshell.lang.scan import split_options, split_top_level
-from hlmshell.lang.syntax import Options, parse_options, parse_syntax
+from hlmshell.lang.syntax import parse_syntax
 
-COVARIANCES = ("independent", "exchangeable", "identity", "unstructured")
+COVARIANCES = ("INDependent", "EXchangeable", "IDentity", "UNstructured")
+FIT_OPTIONS = ("MLe REML ITERate(integer 300) TOLerance(real 1e-8) LTOLerance(real 1e-10) "
+               "NRTOLerance(real 1e-12) noLOg")
+DISPLAY_OPTIONS = ("VARiance STDDEViations LEVel(cilevel) NOHEader NOGRoup NOFEtable NORETable "
+                   "NOLRtest ESTMetric")
+RE_OPTIONS = "NOConstant COVariance(string)"
+
+REPLAY = parse_declaration(f"[, {DISPLAY_OPTIONS}]")
+_FIXED_ONLY = parse_declaration(f"[, NOConstant {FIT_OPTIONS} {DISPLAY_OPTIONS}]")
+_FIXED = parse_declaration("[, NOConstant]")
+_LAST_EQUATION = parse_declaration(f"[, {RE_OPTIONS} {FIT_OPTIONS} {DISPLAY_OPTIONS}]")
+_EQUATION = parse_declaration(f"[, {RE_OPTIONS}]")
+SYNTAX = (f"anything(raw) [, {RE_OPTIONS} {FIT_OPTIONS} "
+          f"{DISPLAY_OPTIONS}]")
 
 
 @dataclass
@@ -27,6 +43,20 @@ class REPart:
     cov: str | None = None
 
 
+@dataclass(frozen=True)
+class MixedDisplay:
+    """How ``mixed`` shows its results (kept with them for replay)."""
+
+    sd: bool = False               # sd/corr instead of var/cov
+    level: float = 95.0
+    noheader: bool = False
+    nogroup: bool = False
+    nofetable: bool = False
+    noretable: bool = False
+    nolrtest: bool = False
+    estmetric: bool = False
+
+
 @dataclass
 class MixedSpec:
     cmd: str                       # "mixed" or "xtmixed"
@@ -36,99 +66,84 @@ class MixedSpec:
     noconstant: bool = False
     equations: list[REPart] = field(default_factory=list)
     reml: bool = False
-    sd: bool = False               # display sd/corr instead of var/cov
     log: bool = True
-    level: float = 95.0
     iterate: int = 300
-    tolerance: float = 1e-10
-    noheader: bool = False
-    nogroup: bool = False
-    nofetable: bool = False
-    noretable: bool = False
-    nolrtest: bool = False
+    tolerance: float = 1e-8
+    ltolerance: float = 1e-10
+    nrtolerance: float = 1e-12
+    display: MixedDisplay = field(default_factory=MixedDisplay)
 
 
 def covariance_name(text: str) -> str:
     """``un`` → ``unstructured``; Stata accepts ``ind``, ``ex``, ``id``, ``un`` and longer."""
-    word = text.strip().lower()
-    for name, minlen in (("independent", 3), ("exchangeable", 2), ("identity", 2), ("unstructured", 2)):
-        if len(word) >= minlen and name.startswith(word):
-            return name
-    raise StataError(f"covariance({text}) invalid", 198)
+    name = match(text.strip(), COVARIANCES)
+    if name is None:
+        raise StataError(f"covariance({text}) invalid", 198)
+    return name
 
 
-def _take_re_options(opts: Options, part: REPart) -> None:
-    cov = opts.take_arg("covariance", 3)
-    if cov is not None:
-        part.cov = covariance_name(cov)
-    part.noconstant = opts.take("noconstant", 3)
-    opts.take("collinear", 4)
+def display_options(args: Args, default: MixedDisplay) -> MixedDisplay:
+    """The display options typed, over ``default`` (the fit's, on replay)."""
+    if args.variance and args.stddeviations:
+        raise StataError("options variance and stddeviations may not be combined", 198)
+    sd = default.sd
+    if args.variance or args.stddeviations:
+        sd = bool(args.stddeviations)
+    return replace(default, sd=sd, level=args.level if "level" in args.given else default.level,
+                   **{flag: getattr(args, flag) or getattr(default, flag)
+                      for flag in ("noheader", "nogroup", "nofetable", "noretable", "nolrtest",
+                                   "estmetric")})
 
 
-def _take_global_options(opts: Options, spec: MixedSpec) -> None:
-    ml = opts.take("mle", 2)
-    reml = opts.take("reml", 4)
-    if ml and reml:
+def _fit_options(args: Args, spec: MixedSpec) -> None:
+    if args.mle and args.reml:
         raise StataError("options ml and reml may not be combined", 198)
-    if ml or reml:
-        spec.reml = reml
-    if opts.take("variance", 3):
-        spec.sd = False
-    if opts.take("stddeviations", 6):
-        spec.sd = True
-    if opts.take("nolog", 5):
-        spec.log = False
-    opts.take("log")
-    for name, minlen, attr, kind in (("level", 3, "level", float), ("iterate", 4, "iterate", int),
-                                     ("tolerance", 3, "tolerance", float)):
-        value = opts.take_arg(name, minlen)
-        if value is not None:
-            try:
-                setattr(spec, attr, kind(value))
-            except ValueError:
-                raise StataError(f"option {name}() incorrectly specified", 198) from None
-    if not 10 <= spec.level <= 99.99:
-        raise StataError("level() must be between 10 and 99.99 inclusive", 198)
-    for flag, minlen in (("noheader", 5), ("nogroup", 5), ("nofetable", 5), ("noretable", 5),
-                         ("nolrtest", 5)):
-        if opts.take(flag, minlen):
-            setattr(spec, flag, True)
-    for ignored in ("emiterate", "emtolerance", "ltolerance", "nrtolerance"):
-        opts.take_arg(ignored, len(ignored))
-    for ignored in ("emonly", "emlog", "emdots", "difficult", "dfmethod"):
-        opts.take(ignored)
+    if args.mle or args.reml:
+        spec.reml = bool(args.reml)
+    spec.log = args.log
+    spec.iterate = args.iterate
+    for name in ("tolerance", "ltolerance", "nrtolerance"):
+        value = getattr(args, name)
+        if not 0 < value < 1:
+            raise StataError(f"option {name}() incorrectly specified", 198)
+        setattr(spec, name, value)
+    if spec.iterate < 0:
+        raise StataError("option iterate() incorrectly specified", 198)
+    spec.display = display_options(args, spec.display)
 
 
-def parse_mixed(rest: str, cmd: str) -> MixedSpec:
+def parse_mixed(rest: str, cmd: str, variables: list[str]) -> MixedSpec:
     """Split a ``mixed`` command line into its fixed part, random-effects equations and options."""
     parts = split_top_level(rest, "||")
-    fixed = parse_syntax(parts[0], allow_exp=False)
+    head, fixed_opts = split_options(parts[0])
+    fixed = parse_syntax(head, allow_exp=False)
     if fixed.using is not None:
-        raise syntax_error()
-    spec = MixedSpec(cmd=cmd, depvar_spec=fixed.anything, if_=fixed.if_, in_=fixed.in_,
-                     reml=(cmd == "xtmixed"), sd=(cmd == "xtmixed"))
+        raise StataError("using not allowed", 101)
+    xt = cmd == "xtmixed"
+    spec = MixedSpec(cmd=cmd, depvar_spec=fixed.anything, if_=fixed.if_, in_=fixed.in_, reml=xt,
+                     display=MixedDisplay(sd=xt))
     if not spec.depvar_spec:
         raise StataError("varlist required", 100)
-    spec.noconstant = fixed.options.take("noconstant", 3)
+    fixed_args = (_FIXED if len(parts) > 1 else _FIXED_ONLY).parse("," + fixed_opts, variables)
+    spec.noconstant = fixed_args.noconstant
     if len(parts) == 1:
-        _take_global_options(fixed.options, spec)
-    fixed.options.finish()
-
+        _fit_options(fixed_args, spec)
     for k, text in enumerate(parts[1:]):
         body, opt_text = split_options(text)
-        head, colon, varspec = body.partition(":")
-        if not colon or not head.strip() or len(head.split()) != 1:
+        level, colon, varspec = body.partition(":")
+        if not colon or not level.strip() or len(level.split()) != 1:
             raise StataError("invalid random-effects specification", 198)
         rspec = parse_syntax(varspec, allow_exp=False)
         if rspec.if_ is not None or rspec.in_ is not None:
             spec.if_ = _and(spec.if_, rspec.if_)
             spec.in_ = spec.in_ or rspec.in_
-        part = REPart(level=head.strip(), varspec=rspec.anything)
-        opts = parse_options(opt_text)
-        _take_re_options(opts, part)
-        if k == len(parts) - 2:
-            _take_global_options(opts, spec)
-        opts.finish()
+        last = k == len(parts) - 2
+        args = (_LAST_EQUATION if last else _EQUATION).parse("," + opt_text, variables)
+        part = REPart(level=level.strip(), varspec=rspec.anything, noconstant=args.noconstant)
+        if args.covariance is not None:
+            part.cov = covariance_name(args.covariance)
+        if last:
+            _fit_options(args, spec)
         spec.equations.append(part)
     return spec
 

@@ -1,8 +1,8 @@
 """``regress depvar [indepvars] [if] [in] [, noconstant level(#) baselevels noheader]``: OLS.
 
-Typed without a varlist after a ``regress``, it replays the last results (``regress, level(90)``).
-Posts e() as Stata's ``regress`` does: the scalars N df_m df_r F r2 rmse mss rss r2_a ll ll_0 rank,
-the macros, e(b) and e(V) over every design column (base and omitted ones as zeros), e(sample).
+Typed without a varlist it replays the last results (``regress, level(90)``).  Posts e() as Stata's
+``regress`` does: the scalars N df_m df_r F r2 rmse mss rss r2_a ll ll_0 rank, the macros, e(b) and
+e(V) over every design column (base and omitted ones as zeros), e(sample).
 """
 
 from __future__ import annotations
@@ -12,15 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell.commands.estimation.coefrows import coef_rows
-from hlmshell.commands.postestimation.replay import register_replay
 from hlmshell.errors import StataError
 from hlmshell.lang import varlist
-from hlmshell.lang.command import Command
+from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
-from hlmshell.lang.syntax import Options, parse_syntax
-from hlmshell.lang.fvnotation import fv_variables
-from hlmshell.model.design import Design, build_design
-from hlmshell.model.linear import OLSFit, fit_ols
+from hlmshell.lang.fvnotation import parse_terms, variables_of
 from hlmshell.render import Text
 from hlmshell.results.estimation import CoefTable
 from hlmshell.results.regress import RegressHeader, RegressOutput
@@ -28,43 +24,8 @@ from hlmshell.shell.registry import command
 from hlmshell.shell.session import EResults, Session, StataMatrix
 
 
-@dataclass
-class RegressModel:
-    """What replay and post-estimation need beyond e(): the fit, the design and the depvar.
-
-    Same interface as ``MixedModel`` for ``predict`` (``design_spec``, ``constant``, ``coef``);
-    ``design.matrix(data)`` evaluates the estimation's columns on any rows.
-    """
-
-    fit: OLSFit
-    design: Design
-    depvar: str
-    level: float
-    design_spec: str = ""   # the indepvars as typed
-    constant: bool = True
-
-    @property
-    def coef(self) -> dict[str, float]:
-        """Estimated coefficients by e(b) column name."""
-        return {self.design.columns[j].name: float(b)
-                for j, b in zip(self.design.estimable, self.fit.beta)}
-
-
-def _level(opts: Options, default: float = 95.0) -> float:
-    text = opts.take_arg("level", 3)
-    if text is None:
-        return default
-    try:
-        level = float(text)
-    except ValueError:
-        raise StataError(f"level({text}) invalid", 198) from None
-    if not 10 <= level <= 99.99:
-        raise StataError("level() must be between 10 and 99.99 inclusive", 198)
-    return level
-
-
-@dataclass
-class Display:
+@dataclass(frozen=True)
+class RegressDisplay:
     """Display options shared by estimation and replay."""
 
     level: float = 95.0
@@ -72,15 +33,9 @@ class Display:
     noheader: bool = False
 
 
-def _display(opts: Options, level: float = 95.0) -> Display:
-    return Display(level=_level(opts, level), baselevels=opts.take("baselevels"),
-                   noheader=opts.take("noheader", 5))
-
-
-def regress_output(model: RegressModel, display: Display | None = None) -> RegressOutput:
-    """The printed results of a fit (``display`` defaults to the level it was fitted with)."""
+def regress_output(model, display: RegressDisplay) -> RegressOutput:
+    """The printed results of a fit."""
     fit = model.fit
-    display = display or Display(level=model.level)
     header = None if display.noheader else RegressHeader(
         mss=fit.mss, rss=fit.rss, df_m=fit.df_m, df_r=fit.df_r, n_obs=fit.n, F=fit.F, p_F=fit.p_F,
         r2=fit.r2, r2_a=fit.r2_a, rmse=fit.rmse)
@@ -89,7 +44,8 @@ def regress_output(model: RegressModel, display: Display | None = None) -> Regre
     return RegressOutput(header, CoefTable(model.depvar, rows, display.level))
 
 
-def post_results(cmdline: str, model: RegressModel, sample: np.ndarray) -> EResults:
+def post_results(session: Session, cmdline: str, model, sample: np.ndarray,
+                 display: RegressDisplay) -> EResults:
     """e() in the order Stata's ``ereturn list`` shows after ``regress``."""
     fit, design = model.fit, model.design
     e = EResults()
@@ -103,64 +59,62 @@ def post_results(cmdline: str, model: RegressModel, sample: np.ndarray) -> EResu
         "depvar": model.depvar, "cmd": "regress", "properties": "b V", "predict": "regres_p",
         "model": "ols", "estat_cmd": "regress_estat",
     })
-    names = design.names
-    e.matrices["b"] = StataMatrix(design.expand(fit.beta).reshape(1, -1), ["y1"], list(names))
-    e.matrices["V"] = StataMatrix(design.expand_matrix(fit.V), list(names), list(names))
-    e.sample = sample
+    names = model.coef_names
+    e.matrices["b"] = StataMatrix(model.coef.reshape(1, -1), ["y1"], list(names))
+    e.matrices["V"] = StataMatrix(model.vcov, list(names), list(names))
+    e.sample = session.sample_keys(sample)
     e.model = model
+    e.show, e.display = lambda e, display: [regress_output(e.model, display)], display
     return e
 
 
-def _replay(session: Session, opts: Options) -> RegressOutput:
+def _replay(session: Session, args: Args) -> RegressOutput:
+    from hlmshell.model.linear import RegressionModel
+
     e = session.e
-    if e is None or e.cmd != "regress" or not isinstance(e.model, RegressModel):
+    if e is None or not isinstance(e.model, RegressionModel):
         raise StataError("last estimates not found", 301)
-    display = _display(opts, e.model.level)
-    opts.finish()
-    return regress_output(e.model, display)
+    if args.noconstant:
+        raise StataError("option noconstant not allowed", 198)
+    return regress_output(e.model, _display(args, e.display))
 
 
-register_replay("regress", lambda session, e: regress_output(e.model))
+def _display(args: Args, default: RegressDisplay) -> RegressDisplay:
+    return RegressDisplay(level=args.level if "level" in args.given else default.level,
+                          baselevels=args.baselevels, noheader=args.noheader)
 
 
-@command("regress", 3, usage="regress depvar [indepvars] [if] [in] [, noconstant level(#) "
-                             "baselevels noheader]")
-def regress(session: Session, cmd: Command) -> list:
+@command("REGress", "[varlist(fv default=none)] [if] [in] [, NOConstant Level(cilevel) BASElevels "
+         "NOHEader]", byable="recall")
+def regress(session: Session, args: Args) -> list:
     """Linear regression (ordinary least squares)."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    opts = syn.options
-    if not syn.anything and syn.if_ is None and syn.in_ is None and syn.using is None:
-        return [_replay(session, opts)]
-    if syn.using is not None:
-        raise StataError("using not allowed", 101)
-    noconstant = opts.take("noconstant", 5)
-    display = _display(opts)
-    opts.finish()
-    if not syn.anything:
-        raise StataError("varlist required", 100)
+    from hlmshell.model.design import build_design
+    from hlmshell.model.linear import RegressionModel, fit_ols
 
-    depvar_word, *rest = syn.anything.split(None, 1)
+    if not args.varlist_text:
+        if args.if_ is not None or args.in_ is not None:
+            raise StataError("varlist required", 100)
+        return [_replay(session, args)]
+    depvar_word, *rest = args.varlist_text.split(None, 1)
     indep_spec = rest[0] if rest else ""
     if any(ch in depvar_word for ch in ".#("):
         raise StataError("depvar may not be a factor variable", 198)
-    depvar = varlist.resolve(session.variables, depvar_word)
+    variables = session.variables
+    depvar = varlist.resolve(variables, depvar_word)
     if session.is_string(depvar):
         raise StataError(f"string variables not allowed in varlist;\n{depvar} is a string variable", 109)
-    used = [depvar, *fv_variables(indep_spec, session.variables)]
-
+    terms = parse_terms(indep_spec, variables)
     data = session.data
-    sample = row_mask(session, syn.if_, syn.in_)
-    for name in dict.fromkeys(used):
+    sample = row_mask(session, args.if_, args.in_)
+    for name in dict.fromkeys([depvar, *variables_of(terms)]):
         sample &= data[name].notna().to_numpy()
     if not sample.any():
         raise StataError("no observations", 2000)
-    design = build_design(data, indep_spec, constant=not noconstant, rows=sample)
+    design = build_design(data, terms, constant=not args.noconstant, rows=sample)
     if int(sample.sum()) < len(design.estimable):
         raise StataError("insufficient observations", 2001)
-
     y = data.loc[sample, depvar].to_numpy(dtype=float)
-    fit = fit_ols(y, design.X, constant=not noconstant)
-    model = RegressModel(fit=fit, design=design, depvar=depvar, level=display.level,
-                         design_spec=indep_spec, constant=not noconstant)
-    session.e = post_results(f"regress{cmd.rest}", model, sample)
+    model = RegressionModel(depvar, design, fit_ols(y, design.X, constant=not args.noconstant))
+    display = _display(args, RegressDisplay())
+    session.e = post_results(session, f"regress {args.text.strip()}", model, sample, display)
     return [*(Text(note) for note in design.notes), regress_output(model, display)]

@@ -21,12 +21,10 @@ from hlmshell.commands.postestimation.estnames import (
     rank_of_v,
     scalar,
 )
-from hlmshell.commands.postestimation.replay import replay
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.abbrev import shorten
-from hlmshell.lang.command import Command
 from hlmshell.lang.numfmt import fmt_num
-from hlmshell.lang.syntax import Options, parse_syntax
+from hlmshell.lang.declaration import Args
 from hlmshell.render import Text
 from hlmshell.results.postest import (
     EstimatesDir,
@@ -44,21 +42,13 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _FORMAT = re.compile(r"%-?\d+\.\d+[fge]c?$")
 
 
-def _parse(rest: str) -> tuple[list[str], Options]:
-    syn = parse_syntax(rest, allow_exp=False)
-    if syn.if_ or syn.in_ or syn.using:
-        raise syntax_error()
-    return syn.anything.split(), syn.options
-
-
 # -- store / restore / drop / clear ------------------------------------------------------------
-def _store(session: Session, rest: str) -> None:
+@command("estimates STOre", "anything [, TItle(string)]")
+def _store(session: Session, args: Args) -> None:
+    """Store the active estimation results under a name."""
     if session.e is None or not session.e.cmd:
         raise StataError("last estimation results not found, nothing to store", 301)
-    words, options = _parse(rest)
-    title = options.take_arg("title", 2)
-    options.take("nocopy", 4)
-    options.finish()
+    words = args.anything.split()
     if not words:
         raise StataError("name required", 100)
     if len(words) > 1:
@@ -66,7 +56,7 @@ def _store(session: Session, rest: str) -> None:
     name = words[0]
     if not _NAME.match(name) or len(name) > 27:
         raise StataError(f"{name} invalid name", 198)
-    extra = {} if title is None else {"estimates_title": title.strip('"')}
+    extra = {} if args.title is None else {"estimates_title": args.title}
     active = copy_eresults(session.e, **{NAME_MACRO: name}, **extra)
     session.e = active
     stored = {k: v for k, v in session.estimates.items() if k != name}
@@ -74,11 +64,10 @@ def _store(session: Session, rest: str) -> None:
     session.estimates = stored
 
 
-def _restore(session: Session, rest: str) -> Text | None:
-    words, options = _parse(rest)
-    noheader = options.take("noheader", 5)
-    options.take("drop", 4)
-    options.finish()
+@command("estimates REStore", "anything [, NOHEader DROP]")
+def _restore(session: Session, args: Args) -> Text | None:
+    """Make stored results active again (``drop``: and forget the stored copy)."""
+    words = args.anything.split()
     if not words:
         raise StataError("too few names specified", 198)
     names = expand_names(session, words)
@@ -87,12 +76,19 @@ def _restore(session: Session, rest: str) -> Text | None:
     name = names[0]
     if name != ".":
         session.e = copy_eresults(session.estimates[name])
-    return None if noheader else Text(f"(results {name} are active now)")
+        if args.drop:
+            session.estimates = {k: v for k, v in session.estimates.items() if k != name}
+            session.e = copy_eresults(session.e, **{NAME_MACRO: None})
+    return None if args.noheader else Text(f"(results {name} are active now)")
 
 
-def _drop(session: Session, rest: str) -> None:
-    words, options = _parse(rest)
-    options.finish()
+@command("estimates DROP", "anything")
+def _drop(session: Session, args: Args) -> None:
+    """Forget stored results (``_all``, patterns, names)."""
+    _drop_names(session, args.anything.split())
+
+
+def _drop_names(session: Session, words: list[str]) -> None:
     if not words:
         raise syntax_error()
     names = expand_names(session, words)
@@ -101,12 +97,10 @@ def _drop(session: Session, rest: str) -> None:
         session.e = copy_eresults(session.e, **{NAME_MACRO: None})
 
 
-def _clear(session: Session, rest: str) -> None:
-    words, options = _parse(rest)
-    options.finish()
-    if words:
-        raise syntax_error()
-    _drop(session, "_all")
+@command("estimates CLEAR", "")
+def _clear(session: Session, args: Args) -> None:
+    """Forget all stored results."""
+    _drop_names(session, ["_all"])
 
 
 # -- dir / replay / stats ---------------------------------------------------------------------
@@ -133,17 +127,19 @@ def estimates_dir(session: Session, words: list[str]) -> EstimatesDir | None:
     return EstimatesDir(rows)
 
 
-def _dir(session: Session, rest: str) -> EstimatesDir | None:
-    words, options = _parse(rest)
-    options.take_arg("width", 1)
-    options.finish()
-    return estimates_dir(session, words)
+@command("estimates DIR", "[anything]")
+def _dir(session: Session, args: Args) -> EstimatesDir | None:
+    """List stored results: command, dependent variable, parameters, title."""
+    return estimates_dir(session, args.anything.split())
 
 
-def _replay(session: Session, rest: str) -> list[Any]:
-    words, options = _parse(rest)
-    noheader = options.take("noheader", 5)
-    options.finish()
+@command("estimates Replay", "[anything] [, NOHEader]")
+def _replay(session: Session, args: Args) -> list[Any]:
+    """Show stored results again, as their estimation command did."""
+    return _replay_names(session, args.anything.split(), noheader=args.noheader)
+
+
+def _replay_names(session: Session, words: list[str], *, noheader: bool) -> list[Any]:
     out: list[Any] = []
     for name in expand_names(session, words or ["."]):
         e = lookup(session, name)
@@ -151,7 +147,9 @@ def _replay(session: Session, rest: str) -> list[Any]:
             label = f"Model {name}" if name != "." else "active results"
             title = e.macros.get("estimates_title")
             out.append(ReplayHeader(f"{label} ({title})" if title and name != "." else label))
-        out += replay(session, e)
+        if e.show is None:
+            raise StataError("impossible to replay estimation command", 198)
+        out += list(e.show(e, e.display))
     return out
 
 
@@ -166,26 +164,18 @@ def ic_table(session: Session, words: list[str], n: float | None = None) -> ICTa
     return ICTable(rows, None if n is not None else "number of observations")
 
 
-def _stats(session: Session, rest: str) -> ICTable:
-    words, options = _parse(rest)
-    n_text = options.take_arg("n", 1)
-    options.finish()
-    n = None
-    if n_text is not None:
-        try:
-            n = float(n_text)
-        except ValueError:
-            raise StataError("option n() invalid", 198) from None
-    return ic_table(session, words, n)
+@command("estimates STATs", "[anything] [, N(real)]")
+def _stats(session: Session, args: Args) -> ICTable:
+    """AIC and BIC of stored results."""
+    return ic_table(session, args.anything.split(), args.n)
 
 
 # -- table ----------------------------------------------------------------------------------------
-def _format_option(options: Options, name: str, minlen: int) -> tuple[bool, str | None]:
+def _format(given: str | None) -> tuple[bool, str | None]:
     """(given, format) for an option that may be a flag (``se``) or take a format (``se(%9.3f)``)."""
-    fmt = options.take_arg(name, minlen, required=False)
-    if fmt is None:
+    if given is None:
         return False, None
-    fmt = fmt.strip() or None
+    fmt = given.strip() or None
     if fmt is not None and not _FORMAT.match(fmt):
         raise StataError(f"invalid display format {fmt}", 120)
     return True, fmt
@@ -215,16 +205,16 @@ def _matches(pattern: str, eq: str, coef: str) -> bool:
     return pattern == coef
 
 
-def _table(session: Session, rest: str) -> EstimatesTable:
-    words, options = _parse(rest)
-    _, bfmt = _format_option(options, "b", 1)
-    want_se, sefmt = _format_option(options, "se", 2)
-    _, stfmt = _format_option(options, "stfmt", 3)
-    stats_text = options.take_arg("stats", 2) or options.take_arg("statistics", 5) or ""
-    keep = options.take_arg("keep", 1)
-    drop = options.take_arg("drop", 1)
-    options.finish()
-    names = list(dict.fromkeys(expand_names(session, words or ["."])))
+@command("estimates TABle", "[anything] [, B(string optional) SE(string optional) "
+         "STFmt(string) STats(string) STATIstics(string) KEep(string) DRop(string)]")
+def _table(session: Session, args: Args) -> EstimatesTable:
+    """Coefficients (and SEs, statistics) of several results side by side."""
+    _, bfmt = _format(args.b)
+    want_se, sefmt = _format(args.se)
+    _, stfmt = _format(args.stfmt)
+    stats_text = args.stats or args.statistics or ""
+    keep, drop = args.keep, args.drop
+    names = list(dict.fromkeys(expand_names(session, args.anything.split() or ["."])))
     models = [lookup(session, n) for n in names]
     labels = ["Active" if n == "." else n for n in names]
 
@@ -287,25 +277,9 @@ def _table(session: Session, rest: str) -> EstimatesTable:
                           col_width=cw)
 
 
-_SUBCOMMANDS = (  # (name, shortest abbreviation, function)
-    ("store", 3, _store), ("restore", 3, _restore), ("dir", 3, _dir), ("drop", 4, _drop),
-    ("clear", 5, _clear), ("replay", 1, _replay), ("stats", 4, _stats), ("table", 3, _table),
-)
-
-
-@command("estimates", 3, usage="estimates store|restore|dir|drop|clear|replay|stats|table ...")
-def estimates(session: Session, cmd: Command) -> Any:
+@command("ESTimates", "", subcommand_error="subcommand estimates {word} is unrecognized")
+def estimates(session: Session, args: Args) -> Any:
     """Store and compare estimation results (``est store m1``, ``est table m1 m2, se``)."""
-    text = cmd.rest.strip()
-    m = re.match(r"[A-Za-z_]+", text)
-    if not m:
-        if text:
-            raise syntax_error()
-        if session.e is None or not session.e.cmd:
-            return None
-        return _replay(session, "")
-    word, rest = m.group(0), text[m.end():]
-    for name, minlen, fn in _SUBCOMMANDS:
-        if len(word) >= minlen and name.startswith(word):
-            return fn(session, rest)
-    raise StataError(f"subcommand estimates {word} is unrecognized", 198)
+    if session.e is None or not session.e.cmd:
+        return None
+    return _replay_names(session, [], noheader=False)

@@ -8,15 +8,14 @@ constraints to those of the previous test on the same estimation results.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.inference.distributions import f_sf
 from hlmshell.inference.wald import coef_stats, wald_test
 from hlmshell.lang import varlist
 from hlmshell.lang.coefnames import Coefficients, constraint_text, linear_form
-from hlmshell.lang.command import Command
-from hlmshell.lang.scan import split_options, split_top_level
-from hlmshell.lang.syntax import parse_options, parse_syntax
+from hlmshell.lang.declaration import Args
+from hlmshell.lang.scan import split_top_level
 from hlmshell.results.estimation import CoefRow, CoefTable
 from hlmshell.results.tests import LincomOutput, WaldTestOutput
 from hlmshell.shell.registry import command
@@ -29,6 +28,11 @@ def _active(session: Session) -> EResults:
     if session.e is None or "b" not in session.e.matrices:
         raise StataError("last estimates not found", 301)
     return session.e
+
+
+def _df_resid(e: EResults) -> float | None:
+    """Residual df for F and t (after regress); None for chi2 and z (after mixed)."""
+    return e.model.df_resid if e.model is not None else None
 
 
 def _coefficients(e: EResults) -> tuple[Coefficients, np.ndarray, np.ndarray]:
@@ -101,12 +105,12 @@ def _run_test(session: Session, e: EResults, constraints: list[Constraint],
     kept = [i for i, w in enumerate(R) if np.any(w[estimable]) or abs(r[i]) > 0]
     result = wald_test(R[kept], r[kept], b, V)
     dropped = tuple(i + 1 for i in range(len(constraints)) if i not in kept)
-    df_r = e.scalars.get("df_r")
+    df_r = _df_resid(e)
     texts = tuple(constraint_text(w, c, coefs) for w, c in constraints)
     res = Results()
     if df_r is not None:
         F = result.chi2 / result.df
-        p = float(stats.f.sf(F, result.df, df_r))
+        p = float(f_sf(F, result.df, df_r))
         res.scalars.update({"drop": float(bool(dropped)), "df_r": float(df_r), "F": F,
                             "df": float(result.df), "p": p})
         out = WaldTestOutput(texts, None, result.df, p, F, int(df_r), dropped)
@@ -119,14 +123,11 @@ def _run_test(session: Session, e: EResults, constraints: list[Constraint],
     return out
 
 
-@command("test", 2, usage="test coeflist | exp = exp [= ...] | (exp = exp) (exp = exp) [, accumulate]")
-def test(session: Session, cmd: Command) -> WaldTestOutput:
+@command("TEst", "anything [, Accumulate]")
+def test(session: Session, args: Args) -> WaldTestOutput:
     """Wald tests of linear hypotheses about the estimated coefficients."""
     e = _active(session)
-    spec, options = split_options(cmd.rest)
-    opts = parse_options(options)
-    accumulate = opts.take("accumulate", 1)
-    opts.finish()
+    spec = args.anything
     if not spec.strip():
         raise syntax_error()
     coefs, _, _ = _coefficients(e)
@@ -134,19 +135,17 @@ def test(session: Session, cmd: Command) -> WaldTestOutput:
         constraints = _equation_constraints(spec, coefs)
     else:
         constraints = _coeflist_constraints(spec, coefs)
-    return _run_test(session, e, constraints, accumulate)
+    return _run_test(session, e, constraints, args.accumulate)
 
 
-@command("testparm", 5, usage="testparm varlist (i.x for all levels of x)")
-def testparm(session: Session, cmd: Command) -> WaldTestOutput:
+@command("TESTParm", "anything")
+def testparm(session: Session, args: Args) -> WaldTestOutput:
     """Test that all coefficients of the listed variables (``i.x`` for all levels) are zero."""
     e = _active(session)
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    syn.options.finish()
     coefs, _, V = _coefficients(e)
     eq = coefs.default_equation
     constraints: list[Constraint] = []
-    for word in syn.anything.split():
+    for word in args.anything.split():
         name = word.split(".", 1)[1] if word[:2] in ("i.", "c.") else word
         for var in varlist.expand(session.variables, name):
             for j, (e_name, col) in enumerate(zip(coefs.equations, coefs.names)):
@@ -162,23 +161,16 @@ def testparm(session: Session, cmd: Command) -> WaldTestOutput:
     return _run_test(session, e, constraints, False)
 
 
-@command("lincom", 3, usage="lincom exp [, level(#)]")
-def lincom(session: Session, cmd: Command) -> LincomOutput:
+@command("LINcom", "anything [, LEVel(cilevel)]")
+def lincom(session: Session, args: Args) -> LincomOutput:
     """A linear combination of coefficients with its standard error, test and confidence interval."""
     e = _active(session)
-    spec, options = split_options(cmd.rest)
-    opts = parse_options(options)
-    level_text = opts.take_arg("level", 3)
-    opts.finish()
-    try:
-        level = float(level_text) if level_text is not None else 95.0
-    except ValueError:
-        raise StataError("level() invalid", 198) from None
+    spec, level = args.anything, args.level
     coefs, b, V = _coefficients(e)
     w, c = linear_form(spec, coefs)
     estimate = float(w @ b + c)
     se = float(np.sqrt(max(w @ V @ w, 0.0)))
-    df_r = e.scalars.get("df_r")
+    df_r = _df_resid(e)
     st = coef_stats(estimate, se, level=level, df=df_r)
     session.r = Results(scalars={"estimate": estimate, "se": se,
                                  **({"df": float(df_r)} if df_r is not None else {})})

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .likelihood import forward_batched
+from .factor import forward_batched
 
 if TYPE_CHECKING:
-    from .lmm import MixedFit, REEquation
+    from .lmm import LMMFit, REEquation
 
 
-def _level_posteriors(fit: "MixedFit") -> list[tuple[np.ndarray, np.ndarray]]:
+def _level_posteriors(fit: "LMMFit") -> list[tuple[np.ndarray, np.ndarray]]:
     """Per effect level: (û (n_groups, Q), Var(û − u) diagonal-block (n_groups, Q, Q))."""
     c, lay = fit.core, fit.layout
     p = lay.p
@@ -68,24 +68,24 @@ def _level_posteriors(fit: "MixedFit") -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def random_effects(fit: "MixedFit") -> list[tuple[np.ndarray, np.ndarray]]:
+def random_effects(fit: "LMMFit") -> list[tuple[np.ndarray, np.ndarray]]:
     """Per equation: (BLUPs, standard errors), each n_groups(level) x q, rows in group order."""
     post = _level_posteriors(fit)
-    res: list = [None] * len(fit.eq_levels)
+    res: list = [None] * len(fit.equations)
     for (u, var), el in zip(post, fit.layout.elevels):
         sd = np.sqrt(np.maximum(np.diagonal(var, axis1=1, axis2=2), 0.0))
         for i, off in zip(el.eqs, el.offsets):
-            q = len(fit.eq_names[i])
+            q = len(fit.equations[i].names)
             res[i] = (u[:, off:off + q].copy(), sd[:, off:off + q].copy())
     return res
 
 
-def group_of_rows(fit: "MixedFit", equation_index: int) -> np.ndarray:
+def group_of_rows(fit: "LMMFit", equation_index: int) -> np.ndarray:
     """Original row -> row of that equation's arrays in random_effects()."""
-    return fit.layout.levels[fit.eq_levels[equation_index]].row_group
+    return fit.levels[fit.equations[equation_index].level].row_group
 
 
-def fitted_values(fit: "MixedFit", X: np.ndarray, equations: "list[REEquation]") -> np.ndarray:
+def fitted_values(fit: "LMMFit", X: np.ndarray, equations: "list[REEquation]") -> np.ndarray:
     """xβ + Σ_e Z_e û_e for the estimation rows (same row order as in fit_mixed)."""
     yhat = np.asarray(X, dtype=np.float64) @ fit.beta if fit.p else np.zeros(fit.n)
     for k, (blup, _) in enumerate(random_effects(fit)):

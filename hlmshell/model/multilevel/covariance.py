@@ -13,7 +13,8 @@ import numpy as np
 COV_TYPES = ("identity", "independent", "exchangeable", "unstructured")
 
 
-def n_theta(cov: str, q: int) -> int:
+def n_params(cov: str, q: int) -> int:
+    """Parameters of a covariance structure of q effects (the same count in θ and in γ)."""
     if cov == "identity":
         return 1
     if cov == "independent":
@@ -58,7 +59,7 @@ def lambda_from_theta(cov: str, q: int, t: np.ndarray) -> np.ndarray:
 
 def theta_start(cov: str, q: int) -> np.ndarray:
     """Λ_e = I (Σ_e = σ² I), as lme4 starts."""
-    return np.zeros(n_theta(cov, q))
+    return np.zeros(n_params(cov, q))
 
 
 def theta_from_relcov(cov: str, q: int, S: np.ndarray) -> np.ndarray:

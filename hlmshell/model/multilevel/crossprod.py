@@ -1,4 +1,4 @@
-"""Group structure and per-group cross-products for the linear mixed model.
+"""Group codes and per-group cross-products for the multilevel models.
 
 Random effects are eliminated level by level, innermost first (a block Cholesky of
 M = I + Λ'Z'ZΛ that follows the nesting, so it never fills in). A group at effect level j owns

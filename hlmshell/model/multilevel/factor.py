@@ -1,4 +1,4 @@
-"""Profiled (ML) and restricted (REML) log likelihood from the per-group cross-products.
+"""The block factorisation behind every multilevel likelihood, from per-group cross-products.
 
 With V = σ²V̄, V̄ = I + ZΛΛ'Z' and M = I + Λ'Z'ZΛ, Woodbury gives
     [X y]'V̄⁻¹[X y] = [X y]'[X y] − C'C,  C = L⁻¹Λ'Z'[X y],   log|V̄| = log|M| = 2 Σ log diag L,
@@ -10,14 +10,11 @@ occurs. Every step is a batched operation on stacked (groups, q, q) arrays.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .crossprod import Layout
-
-LOG2PI = math.log(2.0 * math.pi)
 
 
 @dataclass
@@ -145,42 +142,3 @@ def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
     if not (r2 > 0 and np.isfinite(logdet_M)):
         return None
     return Core(logdet_M, XtVX, beta, r2, logdet_XtVX, lams, store)
-
-
-def profiled_ll(c: Core, n: int, p: int, reml: bool) -> float:
-    """Log likelihood with β and σ² profiled out (lme4's formulas; notes §3 for REML)."""
-    if reml:
-        d = n - p
-        return -0.5 * (d * (1.0 + LOG2PI + math.log(c.r2 / d)) + c.logdet_M + c.logdet_XtVX)
-    return -0.5 * (n * (1.0 + LOG2PI + math.log(c.r2 / n)) + c.logdet_M)
-
-
-def sigma2_hat(c: Core, n: int, p: int, reml: bool) -> float:
-    return c.r2 / (n - p if reml else n)
-
-
-def ll_at_sigma(c: Core, n: int, p: int, reml: bool, sigma2: float) -> float:
-    """Log likelihood with β profiled (GLS) but σ² given: the function Stata differentiates."""
-    if reml:
-        d = n - p
-        return -0.5 * (d * (LOG2PI + math.log(sigma2)) + c.logdet_M + c.logdet_XtVX + c.r2 / sigma2)
-    return -0.5 * (n * (LOG2PI + math.log(sigma2)) + c.logdet_M + c.r2 / sigma2)
-
-
-def ols_ll(XytXy: np.ndarray, n: int, reml: bool) -> float:
-    """Comparison linear model (notes §3): regress's ll, or the REML formula with V = σ²I.
-
-    Uses the cross-products already built ([X y]'[X y]), so no second pass over the rows.
-    """
-    p = XytXy.shape[0] - 1
-    if p:
-        XtX = XytXy[:p, :p]
-        beta = np.linalg.solve(XtX, XytXy[:p, p])
-        rss = float(XytXy[p, p] - XytXy[:p, p] @ beta)
-    else:
-        rss = float(XytXy[0, 0])
-    if not reml:
-        return -0.5 * n * (LOG2PI + 1.0 + math.log(rss / n))
-    d = n - p
-    logdet = float(np.linalg.slogdet(XytXy[:p, :p])[1]) if p else 0.0
-    return -0.5 * d * (LOG2PI + 1.0 + math.log(rss / d)) - 0.5 * logdet

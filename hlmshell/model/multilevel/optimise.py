@@ -7,19 +7,21 @@ wherever a loose stopping rule happens to land.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy import optimize
-
 
 @dataclass
-class OptResult:
+class OptimiserSummary:
+    """How a maximisation went: where it ended, where it started, and the value at each iteration."""
+
     x: np.ndarray
     value: float
+    start: float                        # the value at the starting point
     iterations: int
     converged: bool
+    log: list[tuple[int, float]] = field(default_factory=list)   # (iteration, value), from 0
 
 
 def gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
@@ -58,13 +60,21 @@ def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3,
     return (4 * H2 - H1) / 3
 
 
-def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, tol: float,
-             on_iteration: Callable[[int, float], None] | None = None) -> OptResult:
-    """Maximise f (which returns -inf where undefined)."""
+def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int,
+             tolerance: float = 1e-8, ltolerance: float = 1e-10,
+             nrtolerance: float = 1e-12) -> OptimiserSummary:
+    """Maximise f (which returns -inf where undefined).
+
+    Converged when the scaled gradient g'(-H)⁻¹g falls below ``nrtolerance``, or, with it below
+    √nrtolerance, when a Newton step changes f by less than ``ltolerance`` (relative) or the
+    parameters by less than ``tolerance`` (Stata's three criteria; the defaults are tighter than
+    Stata's because we converge to the optimum rather than near it).
+    """
+    from scipy import optimize
+
     it = 0
     f0 = f(x0)
-    if on_iteration is not None:
-        on_iteration(it, f0)
+    log = [(0, f0)]
 
     def neg(x: np.ndarray) -> float:
         v = f(x)
@@ -73,8 +83,7 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, 
     def cb(xk: np.ndarray) -> None:
         nonlocal it
         it += 1
-        if on_iteration is not None:
-            on_iteration(it, f(xk))
+        log.append((it, f(xk)))
 
     # finite-difference gradients carry noise of about eps·|f|/h, so BFGS stops at a gradient
     # tolerance relative to |f|; the Newton polish below then converges tightly
@@ -85,6 +94,7 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, 
     fx = f(x)
     # Newton polish with a numerical Hessian and step halving
     converged = False
+    near = float(np.sqrt(nrtolerance))
     for _ in range(50):
         if it >= maxiter:
             break
@@ -96,7 +106,7 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, 
         w = np.maximum(w, 1e-8 * max(1.0, float(np.max(np.abs(w)))))
         step = U @ ((U.T @ g) / w)
         scaled = float(g @ step)
-        if scaled < 1e-12:
+        if scaled < nrtolerance:
             converged = True
             break
         big = float(np.max(np.abs(step)))
@@ -109,15 +119,15 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int, 
             if np.isfinite(fn) and fn >= fx - 1e-12 * abs(fx):
                 break
             t /= 2
-        else:
-            converged = scaled < 1e-6
+        else:       # no step improves f: finite-difference noise at the optimum, or stuck
+            converged = scaled < near
             break
         it += 1
         change = abs(fn - fx) / max(1.0, abs(fx))
+        moved = float(np.max(np.abs(xn - x)))
         x, fx = xn, fn
-        if on_iteration is not None:
-            on_iteration(it, fx)
-        if change < tol and scaled < 1e-6:
+        log.append((it, fx))
+        if scaled < near and (change < ltolerance or moved < tolerance):
             converged = True
             break
-    return OptResult(x, fx, it, converged)
+    return OptimiserSummary(x, fx, f0, it, converged, log)

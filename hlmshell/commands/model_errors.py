@@ -1,0 +1,23 @@
+"""Stata's message and return code for each :class:`hlmshell.model.errors.ModelError`."""
+
+from __future__ import annotations
+
+from hlmshell.errors import StataError
+from hlmshell.model.errors import ModelError
+
+_MESSAGES = {
+    "string_factor": ("{var}: string variables may not be used as factor variables", 109),
+    "string_variable": ("string variables not allowed in varlist;\n{var} is a string variable", 109),
+    "negative_factor": ("{var}:  factor variables may not contain negative values", 452),
+    "noninteger_factor": ("{var}:  factor variables may not contain noninteger values", 452),
+    "level_not_found": ("{var}: level #{k} not found", 111),
+    "exchangeable_too_small": ("exchangeable covariance requires at least two random effects", 198),
+    "insufficient_observations": ("insufficient observations", 2001),
+    "infeasible_start": ("initial values not feasible", 1400),
+    "too_many_levels": ("R.{var}: too many levels ({levels:,}) for this data size", 908),
+}
+
+
+def stata_error(err: ModelError) -> StataError:
+    template, rc = _MESSAGES[err.kind]
+    return StataError(template.format(**err.details), rc)

@@ -1,0 +1,158 @@
+"""A fitted linear mixed model in the fitted-model protocol: e(b), e(V), predictions on any data.
+
+``fit_mixed_model`` takes the estimation sample, the fixed-effects terms and the random-effects
+equations, builds the design and the structure, fits, and returns a :class:`MixedModel`.  Predictions
+re-evaluate the design and the random-effects columns on the rows they are asked for and find each
+row's group by the values of the level variables, so they do not depend on the row order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hlmshell.lang.fvnotation import Term
+from hlmshell.model.design import Design, build_design
+from hlmshell.model.protocol import Statistic
+
+from .blup import random_effects
+from .lmm import LMMFit, REEquation, fit_lmm
+from .structure import EquationSpec, Structure, build_structure
+
+
+@dataclass
+class MixedModel:
+    """A linear mixed model: the fit, its fixed-effects design and its multilevel structure."""
+
+    depvar: str
+    design: Design
+    structure: Structure
+    fit: LMMFit
+
+    # -- the protocol -----------------------------------------------------------------------
+    kind = "multilevel"
+
+    @property
+    def coef_names(self) -> list[str]:
+        return ([f"{self.depvar}:{c.name}" for c in self.design.columns]
+                + [f"{g}:_cons" for g in self.fit.gamma_names])
+
+    @property
+    def coef(self) -> np.ndarray:
+        return np.concatenate([self.design.expand(self.fit.beta), self.fit.gamma])
+
+    @property
+    def vcov(self) -> np.ndarray:
+        k_f, k_r = len(self.design.columns), len(self.fit.gamma)
+        V = np.zeros((k_f + k_r, k_f + k_r))
+        V[:k_f, :k_f] = self.design.expand_matrix(self.fit.V_beta)
+        V[k_f:, k_f:] = self.fit.V_gamma
+        return V
+
+    @property
+    def loglik(self) -> float:
+        return self.fit.ll
+
+    @property
+    def nobs(self) -> int:
+        return self.fit.n
+
+    @property
+    def df_resid(self) -> float | None:
+        return None
+
+    @property
+    def method(self) -> str:
+        return self.fit.method
+
+    @property
+    def statistics(self) -> tuple[Statistic, ...]:
+        re_labels = tuple(label for eq in self.structure.equations for label in self._re_labels(eq))
+        return (Statistic("xb", "Linear prediction, fixed portion"),
+                Statistic("stdp", "S.E. of the prediction"),
+                Statistic("fitted", "Fitted values: xb + Zu"),
+                Statistic("residuals", "Residuals"),
+                Statistic("rstandard", "Standardized residuals"),
+                Statistic("reffects", "BLUP r.e.", len(re_labels),
+                          tuple(f"BLUP r.e. for {x}" for x in re_labels)),
+                Statistic("reses", "BLUP r.e. std. err.", len(re_labels),
+                          tuple(f"BLUP r.e. std. err. for {x}" for x in re_labels)))
+
+    def _re_labels(self, eq) -> list[str]:
+        level = self.structure.levels[eq.level]
+        if eq.spec.factor is not None:
+            return [f"{level}: R.{eq.spec.factor}"]
+        return [f"{level}: {name}" for name in eq.names]
+
+    def predict(self, stat: str, data: pd.DataFrame) -> list[np.ndarray]:
+        if stat == "xb":
+            return [self._xb(data)]
+        if stat == "stdp":
+            X = self.design.matrix(data)
+            return [np.sqrt(np.einsum("ij,jk,ik->i", X, self.fit.V_beta, X))]
+        if stat in ("reffects", "reses"):
+            return self._blups(data, stat == "reses")
+        fitted = self._xb(data) + self._zu(data)
+        if stat == "fitted":
+            return [fitted]
+        resid = data[self.depvar].to_numpy(dtype=float, na_value=np.nan) - fitted
+        if stat == "rstandard":
+            resid = resid / np.sqrt(self.fit.sigma2)
+        return [resid]
+
+    def jacobian(self, stat: str, data: pd.DataFrame) -> np.ndarray:
+        if stat != "xb":
+            raise ValueError(f"no derivatives of {stat}")
+        out = np.zeros((len(data), len(self.coef_names)))
+        out[:, self.design.estimable] = self.design.matrix(data)
+        return out
+
+    # -- predictions ---------------------------------------------------------------------
+    def _xb(self, data: pd.DataFrame) -> np.ndarray:
+        if not len(self.fit.beta):
+            return np.zeros(len(data))
+        return self.design.matrix(data) @ self.fit.beta
+
+    def _per_row(self, values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """Each row's group's row of ``values`` (NaN where the row has no fitted group)."""
+        out = np.full((len(groups), values.shape[1]), np.nan)
+        known = groups >= 0
+        out[known] = values[groups[known]]
+        return out
+
+    def _blups(self, data: pd.DataFrame, se: bool) -> list[np.ndarray]:
+        """One column per random effect (per R.varname equation: each row's level's effect)."""
+        columns: list[np.ndarray] = []
+        for eq, (u, s) in zip(self.structure.equations, random_effects(self.fit)):
+            values = self._per_row(s if se else u, self.structure.row_groups(eq.level, data))
+            if eq.spec.factor is not None:
+                Z = eq.z(data)
+                with np.errstate(invalid="ignore"):
+                    picked = np.where(Z.sum(axis=1) > 0, np.nansum(values * Z, axis=1), np.nan)
+                columns.append(np.where(np.isnan(values).all(axis=1), np.nan, picked))
+            else:
+                columns += [values[:, j] for j in range(values.shape[1])]
+        return columns
+
+    def _zu(self, data: pd.DataFrame) -> np.ndarray:
+        total = np.zeros(len(data))
+        for eq, (u, _) in zip(self.structure.equations, random_effects(self.fit)):
+            values = self._per_row(u, self.structure.row_groups(eq.level, data))
+            total = total + np.einsum("ij,ij->i", eq.z(data), values)
+        return total
+
+
+def fit_mixed_model(data: pd.DataFrame, depvar: str, terms: list[Term], levels: list[str],
+                    equations: list[EquationSpec], *, constant: bool = True, reml: bool = False,
+                    maxiter: int = 300, tolerance: float = 1e-8, ltolerance: float = 1e-10,
+                    nrtolerance: float = 1e-12) -> MixedModel:
+    """Fit on ``data`` (the estimation sample, rows already selected)."""
+    design = build_design(data, terms, constant=constant)
+    structure = build_structure(data, levels, equations)
+    arrays = [REEquation(eq.level, list(eq.names), eq.z(data), eq.cov) for eq in structure.equations]
+    fit = fit_lmm(data[depvar].to_numpy(dtype=float), design.X, list(structure.groups), arrays,
+                  reml=reml, maxiter=maxiter, tolerance=tolerance, ltolerance=ltolerance,
+                  nrtolerance=nrtolerance)
+    return MixedModel(depvar, design, structure, fit)

@@ -1,0 +1,64 @@
+"""The response seam of the multilevel core: what the outcome contributes to the likelihood.
+
+The levels, covariance parameterisations, cross-products and block factorisation (``structure``,
+``covariance``, ``crossprod``, ``factor``) are shared by every multilevel model; a response supplies
+the rest.  :class:`Gaussian` is the linear mixed model's: with y = Xβ + Zb + ε, ε ~ N(0, σ²I), β (GLS)
+and σ² profile out of the likelihood, which is then a function of the relative factors Λ alone,
+evaluated from the factorisation's :class:`~hlmshell.model.multilevel.factor.Core`.  Generalized
+responses (Bernoulli, binomial, Poisson, negative binomial) add their own on the same blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .factor import Core
+
+LOG2PI = math.log(2.0 * math.pi)
+
+
+@dataclass(frozen=True)
+class Gaussian:
+    """Normal errors; ML or REML (lme4's profiled formulas; notes §3 for REML)."""
+
+    reml: bool = False
+
+    @property
+    def method(self) -> str:
+        return "REML" if self.reml else "ML"
+
+    def profiled_loglik(self, c: Core, n: int, p: int) -> float:
+        """Log likelihood with β and σ² profiled out."""
+        if self.reml:
+            d = n - p
+            return -0.5 * (d * (1.0 + LOG2PI + math.log(c.r2 / d)) + c.logdet_M + c.logdet_XtVX)
+        return -0.5 * (n * (1.0 + LOG2PI + math.log(c.r2 / n)) + c.logdet_M)
+
+    def sigma2(self, c: Core, n: int, p: int) -> float:
+        return c.r2 / (n - p if self.reml else n)
+
+    def loglik_at_sigma(self, c: Core, n: int, p: int, sigma2: float) -> float:
+        """Log likelihood with β profiled (GLS) but σ² given: the function Stata differentiates."""
+        if self.reml:
+            d = n - p
+            return -0.5 * (d * (LOG2PI + math.log(sigma2)) + c.logdet_M + c.logdet_XtVX
+                           + c.r2 / sigma2)
+        return -0.5 * (n * (LOG2PI + math.log(sigma2)) + c.logdet_M + c.r2 / sigma2)
+
+    def linear_loglik(self, XytXy: np.ndarray, n: int) -> float:
+        """The comparison linear model (no random effects): regress's ll, or the REML formula with
+        V = σ²I, from the cross-products [X y]'[X y] already built (no second pass over the rows)."""
+        p = XytXy.shape[0] - 1
+        if p:
+            beta = np.linalg.solve(XytXy[:p, :p], XytXy[:p, p])
+            rss = float(XytXy[p, p] - XytXy[:p, p] @ beta)
+        else:
+            rss = float(XytXy[0, 0])
+        if not self.reml:
+            return -0.5 * n * (LOG2PI + 1.0 + math.log(rss / n))
+        d = n - p
+        logdet = float(np.linalg.slogdet(XytXy[:p, :p])[1]) if p else 0.0
+        return -0.5 * d * (LOG2PI + 1.0 + math.log(rss / d)) - 0.5 * logdet

@@ -1,0 +1,75 @@
+"""The one protocol every fitted model follows.
+
+Post-estimation works through it and never asks which command made a model: ``test`` and
+``lincom`` read the coefficients and their covariance, ``lrtest`` and ``estat ic`` the log likelihood,
+``predict`` and ``margins`` evaluate predictions (and their derivatives with respect to the
+coefficients) on any data, through the model's design, which re-evaluates on new rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hlmshell.model.design import Design
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """One thing ``predict`` can compute: its name, the variable label, how many variables."""
+
+    name: str
+    label: str
+    count: int = 1
+    labels: tuple[str, ...] = ()      # one per variable when there are several
+
+
+@runtime_checkable
+class FittedModel(Protocol):
+    """What a fitted model offers.  Coefficient vectors are e(b): every design column (base and
+    omitted ones as zeros) followed by any ancillary parameters."""
+
+    depvar: str
+    design: "Design"                 # the fixed part, re-evaluable on new data
+    kind: str                        # "linear", "multilevel": which rules apply (lrtest, estat)
+
+    @property
+    def coef_names(self) -> list[str]:
+        """e(b)'s column names: ``eq:name`` where the model has equations."""
+
+    @property
+    def coef(self) -> np.ndarray: ...
+
+    @property
+    def vcov(self) -> np.ndarray: ...
+
+    @property
+    def loglik(self) -> float:
+        """The (restricted, for REML) log likelihood; NaN when there is none."""
+
+    @property
+    def nobs(self) -> int: ...
+
+    @property
+    def df_resid(self) -> float | None:
+        """Residual degrees of freedom for t and F statistics; None for large-sample z and chi2."""
+
+    @property
+    def statistics(self) -> tuple[Statistic, ...]:
+        """What ``predict`` can compute, the default first."""
+
+    def predict(self, stat: str, data: "pd.DataFrame") -> list[np.ndarray]:
+        """The statistic on every row of ``data`` (NaN where it cannot be computed), one array per
+        variable it makes."""
+
+    def jacobian(self, stat: str, data: "pd.DataFrame") -> np.ndarray:
+        """d prediction / d coef on every row of ``data``: rows x len(coef)."""
+
+
+def statistic(model: FittedModel, name: str) -> Statistic | None:
+    return next((s for s in model.statistics if s.name == name), None)
