@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from hlmshell.inference.distributions import chi2_sf, normal_ppf, normal_sf, t_ppf, t_sf
+from hlmshell.inference.distributions import chi2_sf, f_sf, normal_ppf, normal_sf, t_ppf, t_sf
 
 
 @dataclass
@@ -53,3 +54,10 @@ def wald_test(R: np.ndarray, r: np.ndarray, b: np.ndarray, V: np.ndarray) -> Wal
     chi2 = float(diff @ np.linalg.solve(middle, diff)) if len(keep) else np.nan
     df = len(keep)
     return WaldTest(chi2, df, float(chi2_sf(chi2, df)) if df else np.nan, R.shape[0] - df)
+
+
+def f_test_p(F: float, df_m: float, df_r: float) -> float:
+    """Prob > F of a model's F statistic (NaN when the model has no degrees of freedom)."""
+    if df_m == 0 or not math.isfinite(F) or df_r <= 0:
+        return math.nan
+    return float(f_sf(F, df_m, df_r))

@@ -42,15 +42,6 @@ class OLSFit:
     def tss(self) -> float:
         return self.mss + self.rss
 
-    @property
-    def p_F(self) -> float:
-        """Prob > F (NaN when the model has no degrees of freedom)."""
-        if self.df_m == 0 or not math.isfinite(self.F) or self.df_r <= 0:
-            return math.nan
-        from hlmshell.inference.distributions import f_sf
-
-        return float(f_sf(self.F, self.df_m, self.df_r))
-
 
 def _loglik(n: int, ss: float) -> float:
     if n == 0 or ss <= 0:

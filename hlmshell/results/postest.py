@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hlmshell.shell.session import StataMatrix
+from hlmshell.results.stored import StataMatrix
 
 
 @dataclass

@@ -11,8 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from hlmshell.commands.estimation.mixed_display import mixed_display
-from hlmshell.commands.estimation.mixed_syntax import (REPLAY, SYNTAX, MixedSpec, REPart,
-                                                       display_options, parse_mixed)
+from hlmshell.commands.estimation.mixed_syntax import (
+    REPLAY,
+    SYNTAX,
+    MixedSpec,
+    REPart,
+    display_options,
+    parse_mixed,
+)
 from hlmshell.errors import StataError
 from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.wald import wald_test
@@ -22,8 +28,9 @@ from hlmshell.lang.expr import row_mask
 from hlmshell.lang.fvnotation import parse_terms, variables_of
 from hlmshell.render import Text
 from hlmshell.results.estimation import IterationLog, IterationStep
+from hlmshell.results.stored import EResults, StataMatrix
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import EResults, Session, StataMatrix
+from hlmshell.shell.session import Session
 
 
 def _missing(session: Session, name: str) -> np.ndarray:

@@ -8,8 +8,16 @@ from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.varcomp import EquationInfo, equation_rows, residual_row
 from hlmshell.inference.wald import coef_stats
 from hlmshell.render import Text
-from hlmshell.results.estimation import (CoefRow, CoefTable, GroupInfo, LRTestVsLinear,
-                                         MixedHeader, REBlock, REParam, RETable)
+from hlmshell.results.estimation import (
+    CoefRow,
+    CoefTable,
+    GroupInfo,
+    LRTestVsLinear,
+    MixedHeader,
+    REBlock,
+    REParam,
+    RETable,
+)
 from hlmshell.shell.session import EResults
 
 

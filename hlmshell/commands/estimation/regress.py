@@ -13,6 +13,7 @@ import numpy as np
 
 from hlmshell.commands.estimation.coefrows import coef_rows
 from hlmshell.errors import StataError
+from hlmshell.inference.wald import f_test_p
 from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
@@ -20,8 +21,9 @@ from hlmshell.lang.fvnotation import parse_terms, variables_of
 from hlmshell.render import Text
 from hlmshell.results.estimation import CoefTable
 from hlmshell.results.regress import RegressHeader, RegressOutput
+from hlmshell.results.stored import EResults, StataMatrix
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import EResults, Session, StataMatrix
+from hlmshell.shell.session import Session
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def regress_output(model, display: RegressDisplay) -> RegressOutput:
     """The printed results of a fit."""
     fit = model.fit
     header = None if display.noheader else RegressHeader(
-        mss=fit.mss, rss=fit.rss, df_m=fit.df_m, df_r=fit.df_r, n_obs=fit.n, F=fit.F, p_F=fit.p_F,
+        mss=fit.mss, rss=fit.rss, df_m=fit.df_m, df_r=fit.df_r, n_obs=fit.n, F=fit.F, p_F=f_test_p(fit.F, fit.df_m, fit.df_r),
         r2=fit.r2, r2_a=fit.r2_a, rmse=fit.rmse)
     rows = coef_rows(model.design, fit.beta, fit.V, display.level, df=fit.df_r,
                      baselevels=display.baselevels)

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.commands.postestimation.estnames import ic_row, require_active, stored_name
+from hlmshell.commands.postestimation.estnames import (
+    ic_row,
+    require_active,
+    stored_name,
+)
 from hlmshell.errors import StataError
 from hlmshell.lang.declaration import Args
 from hlmshell.results.postest import ICTable
+from hlmshell.results.stored import Results, StataMatrix
 from hlmshell.shell.registry import command, parent
-from hlmshell.shell.session import Results, Session, StataMatrix
+from hlmshell.shell.session import Session
 
 parent("ESTAT", subcommand_error="invalid subcommand {word}", subcommand_rc=321,
        summary="Post-estimation statistics: estat ic, and those of the active model.")

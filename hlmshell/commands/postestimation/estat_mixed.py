@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.commands.estimation.mixed_display import equation_infos, group_infos, re_table
+from hlmshell.commands.estimation.mixed_display import (
+    equation_infos,
+    group_infos,
+    re_table,
+)
 from hlmshell.commands.estimation.mixed_syntax import MixedDisplay
 from hlmshell.errors import StataError
 from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args
-from hlmshell.results.estimation import GroupTable, ICCRow, ICCTable, RECovMatrix, RETable
+from hlmshell.results.estimation import (
+    GroupTable,
+    ICCRow,
+    ICCTable,
+    RECovMatrix,
+    RETable,
+)
+from hlmshell.results.stored import Results, StataMatrix
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Results, Session, StataMatrix
+from hlmshell.shell.session import Session
 
 
 def _multilevel(session: Session) -> bool:

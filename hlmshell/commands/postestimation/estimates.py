@@ -23,8 +23,8 @@ from hlmshell.commands.postestimation.estnames import (
 )
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.abbrev import shorten
-from hlmshell.lang.numfmt import fmt_num
 from hlmshell.lang.declaration import Args
+from hlmshell.lang.numfmt import fmt_num
 from hlmshell.render import Text
 from hlmshell.results.postest import (
     EstimatesDir,
@@ -35,8 +35,9 @@ from hlmshell.results.postest import (
     ICTable,
     ReplayHeader,
 )
+from hlmshell.results.stored import Results, StataMatrix
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Results, Session, StataMatrix
+from hlmshell.shell.session import Session
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _FORMAT = re.compile(r"%-?\d+\.\d+[fge]c?$")

@@ -15,7 +15,8 @@ import numpy as np
 
 from hlmshell.errors import StataError
 from hlmshell.results.postest import ICRow
-from hlmshell.shell.session import EResults, Session, StataMatrix
+from hlmshell.results.stored import EResults, StataMatrix
+from hlmshell.shell.session import Session
 
 NAME_MACRO = "_estimates_name"
 HIDDEN_PREFIX = "_estimates_"

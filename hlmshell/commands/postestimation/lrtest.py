@@ -16,7 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from hlmshell.commands.postestimation.estimates import estimates_dir, ic_table
-from hlmshell.commands.postestimation.estnames import expand_names, lookup, rank_of_v, scalar
+from hlmshell.commands.postestimation.estnames import (
+    expand_names,
+    lookup,
+    rank_of_v,
+    scalar,
+)
 from hlmshell.errors import StataError
 from hlmshell.lang.declaration import Args
 from hlmshell.results.postest import LRTestResult
