@@ -96,7 +96,7 @@ def test_prompt_tab_completion_in_a_real_terminal(tmp_path):
         child.send("pw\t\r")                        # "pw" + Tab completes to pwd
         wait_for(f"{tmp_path.resolve()}\n")
         child.send("help exi\t\r")
-        wait_for("exit [#] [, clear]")
+        wait_for("exit [#] [, clear stata]")
         child.send("exit\r")
         child.expect(pexpect.EOF)
     finally:

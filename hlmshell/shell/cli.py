@@ -17,7 +17,6 @@ import sys
 import warnings
 
 from hlmshell import __version__
-from hlmshell.data.files import user_path
 from hlmshell.errors import StataError
 from hlmshell.lang.lines import logical_lines
 from hlmshell.shell.dofile import ExitRequest, read_script, run_commands, run_script
@@ -41,6 +40,8 @@ def exit_status(rc: int) -> int:
 
 
 def _run_file(session: Session, name: str) -> int:
+    from hlmshell.data.files import user_path  # not at start-up: it brings pandas
+
     path = user_path(session.cwd, name)
     try:
         if not path.is_file():
@@ -49,7 +50,10 @@ def _run_file(session: Session, name: str) -> int:
     except StataError as err:
         session.out.error(str(err))
         return err.rc
-    rc = run_script(session, text)
+    try:
+        rc = run_script(session, text)
+    except ExitRequest as request:     # exit, STATA inside the do-file
+        return request.rc
     if rc:
         session.out.error(f"r({rc});")   # after ``end of do-file``, as in Stata's batch log
     return rc

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hlmshell.data.files import user_path
 from hlmshell.errors import StataError
 from hlmshell.lang.lines import logical_lines
 from hlmshell.lang.scan import unquote
@@ -31,15 +30,18 @@ _depth = 0              # do-files running now (scripts run synchronously, one a
 
 
 class ExitRequest(BaseException):
-    """``exit [#] [, clear]``: leave the running script, or the shell at the prompt.
+    """``exit [#] [, clear STATA]``: leave the running script, or the shell at the prompt.
 
-    A BaseException so that the dispatcher's catch-all for command bugs lets it through.
+    ``leave`` (``exit, STATA``) leaves the shell even from inside a do-file: the scripts running
+    let it through.  A BaseException so that the dispatcher's catch-all for command bugs lets it
+    through.
     """
 
-    def __init__(self, rc: int = 0, clear: bool = False) -> None:
+    def __init__(self, rc: int = 0, clear: bool = False, leave: bool = False) -> None:
         super().__init__(rc)
         self.rc = rc
         self.clear = clear
+        self.leave = leave
 
 
 class ScriptFailed(StataError):
@@ -81,6 +83,8 @@ def run_script(session: Session, text: str, *, echo: bool = True, stop: bool = T
     try:
         rc = run_commands(session, logical_lines(text), echo=echo, stop=stop)
     except ExitRequest as request:
+        if request.leave:
+            raise
         rc = request.rc
     finally:
         _depth -= 1
@@ -90,6 +94,8 @@ def run_script(session: Session, text: str, *, echo: bool = True, stop: bool = T
 
 def resolve_dofile(session: Session, name: str) -> Path:
     """The file ``do name`` means: relative to the session's directory, ``.do`` added if no suffix."""
+    from hlmshell.data.files import user_path  # not at start-up: it brings pandas
+
     name = unquote(name)
     if not name:
         raise StataError("invalid file specification", 198)

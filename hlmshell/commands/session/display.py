@@ -1,11 +1,16 @@
-"""display: strings, expressions (Stata's default %10.0g-style output or a %fmt) and layout directives."""
+"""display: strings, expressions (Stata's %10.0g-style output or a %fmt) and layout directives.
+
+The text after ``display`` is a language of its own (a ``,`` prints a blank, ``,,`` nothing), so the
+declaration takes it whole (``anything(raw)``) and :func:`render_display` reads it.  ``display`` is
+byable: under ``by`` it runs once per group, after the group's ``-> g = 1`` header.
+"""
 
 from __future__ import annotations
 
 import re
 
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
+from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import evaluate_node_scalar, parse_leading
 from hlmshell.lang.numfmt import fmt_display, fmt_num
 from hlmshell.render import Text
@@ -79,7 +84,11 @@ def render_display(session: Session, text: str) -> str:
     return "\n".join(out)
 
 
-@command("display", 2, usage="display [%fmt] exp | \"string\" | _n | _col(#) ...")
-def display(session: Session, cmd: Command) -> Text:
-    """Display strings and the values of scalar expressions."""
-    return Text(render_display(session, cmd.rest))
+@command("DIsplay", "[anything(raw id=directives)]", byable="recall")
+def display(session: Session, args: Args) -> Text:
+    """Display strings and the values of scalar expressions.
+
+    Directives: ``"string"``, ``[%fmt] exp``, ``_n[(#)]``, ``_col(#)``, ``_skip(#)``, ``_dup(#)``,
+    ``as text|result|error|input`` and ``,`` (a blank).
+    """
+    return Text(render_display(session, args.anything))

@@ -12,13 +12,12 @@ import re
 import numpy as np
 
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import evaluate_scalar
-from hlmshell.lang.scan import split_options, split_top_level
-from hlmshell.lang.syntax import parse_options
+from hlmshell.lang.declaration import Args
+from hlmshell.lang.scan import split_top_level
 from hlmshell.results.postest import MatrixDir, MatrixListing
+from hlmshell.results.stored import StataMatrix
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session, StataMatrix
+from hlmshell.shell.session import Session
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,31}$")
 _STORED = re.compile(r"\s*([er])\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)")
@@ -140,6 +139,8 @@ class _Parser:
         return stored_matrix(self.session, name)
 
     def scalar(self, text: str) -> float:
+        from hlmshell.lang.expr import evaluate_scalar
+
         value = evaluate_scalar(self.session, text)
         if isinstance(value, str):
             raise StataError("type mismatch", 109)
@@ -208,25 +209,44 @@ def _define(session: Session, text: str) -> None:
     session.matrices = {**session.matrices, name: value}
 
 
-def _list(session: Session, text: str) -> MatrixListing:
-    target, opts = split_options(text)
-    options = parse_options(opts)
-    fmt = options.take_arg("format", 3) or "%10.0g"
-    header = not options.take("noheader", 5)
-    options.finish()
-    target = target.strip()
-    if not target:
-        raise syntax_error()
+@command("MATrix", "anything(id=matname=exp)", otherwise=True)
+def matrix(session: Session, args: Args) -> None:
+    """Define, list, rename and drop matrices (``matrix b = e(b)``, ``matrix list b``)."""
+    _define(session, args.anything)
+
+
+@command("MATrix DEFine", "anything(id=matname=exp)")
+def matrix_define(session: Session, args: Args) -> None:
+    """Define a matrix: ``matrix define name = matrix_expression``."""
+    _define(session, args.anything)
+
+
+@command("MATrix INput", "anything(id=matname=exp)")
+def matrix_input(session: Session, args: Args) -> None:
+    """Enter a matrix: ``matrix input name = (1,2\\3,4)``."""
+    _define(session, args.anything)
+
+
+@command("MATrix List", "anything(id=matname) [, FORmat(string) noHEAder]")
+def matrix_list(session: Session, args: Args) -> MatrixListing:
+    """List a matrix (``e(b)``, ``r(name)`` or a matrix name)."""
+    target = args.anything
     m = stored_matrix(session, target)
     return MatrixListing(title=re.sub(r"\s+", "", target), matrix=m, symmetric=is_symmetric(m),
-                         fmt=fmt, header=header)
+                         fmt=args.format or "%10.0g", header=args.header)
 
 
-def _drop(session: Session, text: str) -> None:
-    names = text.split()
-    if not names:
-        raise syntax_error()
-    if names == ["_all"]:
+@command("MATrix dir", "")
+def matrix_dir(session: Session, args: Args) -> MatrixDir:
+    """List the matrices with their dimensions."""
+    return MatrixDir([(n, *m.shape) for n, m in session.matrices.items()])
+
+
+@command("MATrix drop", "namelist(id=matnames|_all)")
+def matrix_drop(session: Session, args: Args) -> None:
+    """Drop matrices (``_all``: every one)."""
+    names = args.names
+    if "_all" in names:
         session.matrices = {}
         return
     for name in names:
@@ -254,37 +274,25 @@ def _rename(session: Session, text: str, axis: str) -> None:
     session.matrices = {**session.matrices, name: new}
 
 
-_SUBCOMMANDS = (  # (full name, shortest abbreviation)
-    ("list", "l"), ("dir", "dir"), ("drop", "drop"), ("define", "def"), ("input", "in"),
-    ("rownames", "rown"), ("colnames", "coln"), ("roweq", "roweq"), ("coleq", "coleq"),
-)
+@command("MATrix ROWNames", "anything(id=matname=names)")
+def matrix_rownames(session: Session, args: Args) -> None:
+    """Name the rows: ``matrix rownames A = names``."""
+    _rename(session, args.anything, "rownames")
 
 
-@command("matrix", 3, usage="matrix name = exp | matrix list name | matrix dir | matrix drop names")
-def matrix(session: Session, cmd: Command):
-    """Define, list, rename and drop matrices (``matrix b = e(b)``, ``matrix list b``)."""
-    text = cmd.rest.strip()
-    word_match = _WORD.match(text)
-    word = word_match.group(1) if word_match else ""
-    after = text[word_match.end():] if word_match else text
-    sub = None
-    if word and not after.lstrip().startswith("="):
-        sub = next((full for full, short in _SUBCOMMANDS
-                    if full.startswith(word) and len(word) >= len(short)), None)
-    if sub is None:
-        _define(session, text)
-        return None
-    if sub in ("define", "input"):
-        _define(session, after)
-        return None
-    if sub == "list":
-        return _list(session, after)
-    if sub == "dir":
-        if after.strip():
-            raise syntax_error()
-        return MatrixDir([(n, *m.shape) for n, m in session.matrices.items()])
-    if sub == "drop":
-        _drop(session, after)
-        return None
-    _rename(session, after, sub)
-    return None
+@command("MATrix COLNames", "anything(id=matname=names)")
+def matrix_colnames(session: Session, args: Args) -> None:
+    """Name the columns: ``matrix colnames A = names``."""
+    _rename(session, args.anything, "colnames")
+
+
+@command("MATrix roweq", "anything(id=matname=names)")
+def matrix_roweq(session: Session, args: Args) -> None:
+    """Name the row equations: ``matrix roweq A = names``."""
+    _rename(session, args.anything, "roweq")
+
+
+@command("MATrix coleq", "anything(id=matname=names)")
+def matrix_coleq(session: Session, args: Args) -> None:
+    """Name the column equations: ``matrix coleq A = names``."""
+    _rename(session, args.anything, "coleq")

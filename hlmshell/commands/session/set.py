@@ -1,47 +1,77 @@
-"""set: ``set seed #`` and ``set obs #``; other settings (more, linesize, ...) are accepted silently."""
+"""set: ``set seed #``, ``set obs #`` and ``set more off``; any other setting is refused.
+
+``set more off`` is what the shell always does (output never pauses), so it is accepted; ``set more
+on`` (pausing at each screenful) is not available and is refused.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
+from hlmshell.lang.declaration import Args
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
 
-@command("set", 3, usage="set seed # | set obs # | set setting value")
-def set_(session: Session, cmd: Command) -> None:
-    """Set the random-number seed, the number of observations, or (silently) other settings."""
-    words = cmd.rest.split()
-    if not words:
+@command("set", "", subcommand_error="set {word} not allowed", subcommand_rc=199)
+def set_(session: Session, args: Args) -> None:
+    """Set the random-number seed or the number of observations (and set more off)."""
+    raise syntax_error()        # ``set`` alone: a setting is needed
+
+
+set_.needs_subcommand = True  # type: ignore[attr-defined]   # help: no ``set`` line alone
+
+
+def _one_word(text: str) -> str:
+    words = text.split()
+    if len(words) != 1:
         raise syntax_error()
-    what = words[0]
-    if what == "seed":
-        if len(words) != 2:
-            raise syntax_error()
-        try:
-            seed = int(words[1])
-        except ValueError:
-            raise StataError(f"{words[1]} invalid seed", 198) from None
-        if seed < 0:
-            raise StataError("seed must be a nonnegative integer", 198)
-        session.rng = np.random.default_rng(seed)
-        return None
-    if what == "obs":
-        if len(words) != 2 or not words[1].replace(",", "").isdigit():
-            raise syntax_error()
-        n = int(words[1].replace(",", ""))
-        if n < session.nobs:
-            raise StataError(f"observations must be >= {session.nobs}", 198)
-        extra = n - session.nobs
-        data = session.data
-        if extra:
-            fill = {c: ([""] * extra if session.is_string(str(c)) else [np.nan] * extra)
-                    for c in data.columns}
-            grown = pd.concat([data, pd.DataFrame(fill)], ignore_index=True) if len(data.columns) \
-                else pd.DataFrame(index=range(n))
-            session.set_data(grown)
-        return None
-    return None
+    return words[0]
+
+
+@command("set seed", "anything(id=#)")
+def set_seed(session: Session, args: Args) -> None:
+    """Set the seed of the random-number generator (runiform(), rnormal(), ...)."""
+    word = _one_word(args.anything)
+    try:
+        seed = int(word)
+    except ValueError:
+        raise StataError(f"{word} invalid seed", 198) from None
+    if seed < 0:
+        raise StataError("seed must be a nonnegative integer", 198)
+    session.rng = np.random.default_rng(seed)
+
+
+@command("set obs", "anything(id=#)")
+def set_obs(session: Session, args: Args) -> None:
+    """Set the number of observations (new ones are missing)."""
+    word = _one_word(args.anything)
+    if not word.isdigit():
+        raise syntax_error()
+    n = int(word)
+    if n < session.nobs:
+        raise StataError(f"observations must be >= {session.nobs}", 198)
+    extra = n - session.nobs
+    if not extra:
+        return
+    import pandas as pd
+
+    data = session.data
+    if len(data.columns):
+        fill = {c: ([""] * extra if session.is_string(str(c)) else [np.nan] * extra)
+                for c in data.columns}
+        grown = pd.concat([data, pd.DataFrame(fill)], ignore_index=True)
+    else:
+        grown = pd.DataFrame(index=range(n))
+    session.set_data(grown)
+
+
+@command("set more", "name(id=off)")
+def set_more(session: Session, args: Args) -> None:
+    """``set more off``: output never pauses (the shell's only way)."""
+    value = args.names[0]
+    if value == "on":
+        raise StataError("set more on not available; output never pauses", 198)
+    if value != "off":
+        raise syntax_error()
