@@ -16,8 +16,10 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import InMemoryHistory
 
-from hlmshell.shell import registry as commands
+from hlmshell.lang.abbrev import Pattern
+from hlmshell.lang.declaration import parse_declaration
 from hlmshell.shell.output import capture_output
+from hlmshell.shell.registry import CommandSpec, Registry
 from hlmshell.shell.repl import CommandHistory, ShellCompleter, run_typed
 from hlmshell.shell.session import Session
 
@@ -154,26 +156,90 @@ def session(tmp_path) -> Session:
     return s
 
 
-def test_completes_commands_at_the_start_and_variables_after(session, tmp_path):
+def test_completes_commands_at_the_start_and_variables_where_declared(session):
     assert completions(session, "pw") == ["pwd"]
     assert "help" in completions(session, "he")
     assert completions(session, "quietly pw") == ["pwd"]
     assert completions(session, "bysort id: pw") == ["pwd"]
+    assert completions(session, "by i") == ["id"]                 # the by-variables
+    assert completions(session, "noi by id: su m") == ["mathach", "meanses"]
     assert completions(session, "help pw") == ["pwd"]
-    assert completions(session, "pwd m") == ["mathach", "meanses"]
-    assert completions(session, "pwd mathach if mea") == ["meanses"]
-    assert completions(session, "pwd x==s") == ["ses"]
+    assert completions(session, "su m") == ["mathach", "meanses"]  # summarize declares a varlist
+    assert completions(session, "su mathach if mea") == ["meanses"]
+    assert completions(session, "pwd m") == []                    # pwd declares nothing
+    assert completions(session, "di m") == []                     # display reads its own language
+    assert completions(session, "nosuchcmd m") == []
+    assert set(completions(session, "")) >= set(session.commands.names())
+
+
+def test_completes_file_names_where_a_file_is_read(session, tmp_path):
     (tmp_path / "analysis.do").write_text("")
     (tmp_path / "models").mkdir()
-    assert completions(session, "do an") == ["analysis.do"]
     (tmp_path / "hsb.dta").write_text("")
+    (tmp_path / "old.log").write_text("")
+    assert completions(session, "do an") == ["analysis.do"]
     assert completions(session, "do ") == ["analysis.do", "models/"]
-    assert completions(session, "use ") == ["hsb.dta", "models/"]
-    assert completions(session, "cd ") == ["models/"]
-    assert completions(session, "use hsb, cl") == []            # options, not files
-    assert completions(session, "merge 1:1 id using h") == ["hsb.dta"]
+    assert completions(session, "run ") == ["analysis.do", "models/"]
+    assert completions(session, 'do "an') == ["analysis.do"]
+    assert completions(session, "do analysis.do ") == []          # the arguments, not a file
+    assert completions(session, "do analysis.do, ") == ["nostop"]
+    assert completions(session, "cd ") == ["models/"]             # directories only
+    assert completions(session, "log using ") == ["models/", "old.log"]
     assert "tmp/" in completions(session, "do /t")
-    assert set(completions(session, "")) >= set(commands.names())
+
+
+def test_completes_subcommands_and_options_from_the_declarations(session):
+    assert completions(session, "su, de") == ["detail"]
+    assert completions(session, "su mathach, ") == ["detail", "meanonly", "separator("]
+    assert completions(session, "su mathach, sep(") == []          # an integer goes there
+    assert completions(session, "log ") == ["close", "query", "using"]
+    assert completions(session, "log c") == ["close"]
+    assert completions(session, "log using f, ") == ["append", "name(", "replace", "text"]
+    assert completions(session, "mat l") == ["list"]
+    assert completions(session, "mat list A, nohe") == ["noheader"]
+    assert completions(session, "sca d") == ["define", "dir", "drop"]
+    assert completions(session, "set s") == ["seed"]
+    assert completions(session, "ret ") == ["clear", "list"]
+    assert completions(session, "exit, ") == ["clear", "stata"]
+    assert completions(session, "help mat l") == ["list"]
+    assert completions(session, "help log ") == ["close", "query", "using"]
+
+
+def test_completion_follows_any_declaration(session, tmp_path):
+    """Declarations as the data and estimation commands make them: files, options, subcommands."""
+    (tmp_path / "hsb.dta").write_text("")
+    (tmp_path / "exam.csv").write_text("")
+
+    def spec(name: str, decl: str, parent: str | None = None) -> CommandSpec:
+        return CommandSpec(Pattern.parse(name), parse_declaration(decl), lambda s, a: None,
+                           parent=parent)
+
+    session.registry = Registry([
+        session.commands.lookup("help"),
+        spec("Use", "filename(.dta) [, clear]"),
+        spec("merge", "anything using [, KEEPusing(varlist) keep(string) GENerate(name) UPDATE]"),
+        spec("import", ""), spec("DELIMited", "[using] filename [, clear]", parent="import"),
+        spec("EStimates", ""), spec("STOre", "name", parent="estimates"),
+        spec("stats", "[namelist]", parent="estimates"),
+        spec("TABle", "[namelist] [, se]", parent="estimates"),
+        spec("egen", "newvarname =exp [, BY(varlist)]"),
+    ])
+    assert completions(session, "u ") == ["hsb.dta"]
+    assert completions(session, "use hsb, cl") == ["clear"]       # options, not files
+    assert completions(session, "merge 1:1 id using h") == ["hsb.dta"]
+    assert completions(session, "merge 1:1 id using hsb, keep(") == []
+    assert completions(session, "merge 1:1 id using hsb, keepus(me") == ["meanses"]
+    assert completions(session, "merge 1:1 id using hsb, g") == ["generate("]
+    assert completions(session, "import del") == ["delimited"]
+    assert completions(session, "import delimited ") == ["exam.csv", "hsb.dta"]
+    assert completions(session, "import delimited using e") == ["exam.csv"]
+    assert completions(session, "estimates st") == ["stats", "store"]
+    assert completions(session, "est sto ") == []                 # a new name
+    assert completions(session, "est table m1, ") == ["se"]
+    assert completions(session, "egen x = mean(m") == ["mathach", "meanses"]
+    assert completions(session, "egen x = mean(mathach), by(i") == ["id"]
+    assert completions(session, "egen m") == []                   # a new variable's name
+    assert completions(session, "help est ") == ["stats", "store", "table"]
 
 
 def test_history_keeps_a_continued_command_as_one_entry():
@@ -199,12 +265,11 @@ def test_exit_refuses_while_data_have_changed(session):
     assert run_typed(session, "pwd") is None
 
 
-def test_ctrl_c_in_a_command_is_a_break(session, monkeypatch):
-    def slow(sess, cmd):
+def test_ctrl_c_in_a_command_is_a_break(session):
+    def slow(sess, args):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(commands.REGISTRY, "zzslow",
-                        commands.Spec("zzslow", 6, slow, "test", "zzslow"))
+    session.commands.add(CommandSpec(Pattern.parse("zzslow"), parse_declaration(""), slow))
     buf = session.out.console.file
     before = session.data.copy()
     assert run_typed(session, "zzslow") is None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
@@ -21,8 +22,11 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from hlmshell import __version__
 from hlmshell.data.files import user_path
 from hlmshell.errors import StataError
+from hlmshell.lang.abbrev import Table
 from hlmshell.lang.command import parse_command
+from hlmshell.lang.declaration import Declaration, OptionSpec
 from hlmshell.lang.lines import logical_lines, needs_continuation
+from hlmshell.lang.scan import top_level_positions
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.dofile import ExitRequest
 from hlmshell.shell.session import Session
@@ -32,8 +36,6 @@ CONTINUATION = "> "
 BANNER = (f"hlmshell {__version__}: Stata-like commands for multilevel linear models.\n"
           "Type help for the commands, exit to leave.")
 PREFIXES = ("by", "bysort", "capture", "noisily", "quietly")
-FILE_COMMANDS = {"use": ".dta", "save": ".dta", "merge": ".dta", "do": ".do", "run": ".do",
-                 "cd": "/", "import": "", "log": ""}     # command -> the files it wants
 
 
 def history_path() -> Path:
@@ -81,7 +83,14 @@ def open_history(path: Path | None = None) -> CommandHistory:
 
 
 class ShellCompleter(Completer):
-    """Command names where a command starts, variable names elsewhere, file names after ``use`` etc."""
+    """Tab completion driven by the commands' declarations.
+
+    Command names where a command starts (after prefixes, and after ``help``); a subcommand's name
+    after a command that has subcommands; after the comma the declared options of that command (the
+    variables inside a ``varlist`` option's parentheses); the variables in memory only where the
+    declaration has them (varlist/varname elements, after ``if`` or ``=``); file names where it
+    reads one (a ``filename(.ext)`` element, or after ``using``).
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -94,43 +103,110 @@ class ShellCompleter(Completer):
             return
 
     def _completions(self, before: str) -> Iterable[Completion]:
-        context = self._context(before)
-        if context.startswith("file"):
+        kind, what = self._context(before)
+        if kind == "file":
             word = re.search(r'[^\s"]*$', before).group(0)  # type: ignore[union-attr]
-            yield from self._files(word, context.partition(":")[2])
+            yield from self._files(word, what)
             return
         word = re.search(r"[A-Za-z0-9_]*$", before).group(0)  # type: ignore[union-attr]
-        if context == "command":
-            candidates = sorted(set(self.session.commands.names()) | set(PREFIXES))
-        else:
-            candidates = self.session.variables
-        for name in candidates:
+        for name in what:
             if name.startswith(word) and name != word:
                 yield Completion(name, start_position=-len(word))
 
-    def _context(self, before: str) -> str:
-        """"command", "file[:.ext]" or "variable": what the word at the cursor should be."""
+    # -- what the word at the cursor is ----------------------------------------------------------
+    def _context(self, before: str) -> tuple[str, Any]:
+        """("words", candidates) or ("file", extension) for the word at the end of ``before``."""
         head = re.sub(r"[A-Za-z0-9_]*$", "", before)
         try:
             cmd = parse_command(head)
-        except StataError:
-            return "variable"
+        except StataError:      # ``by id`` before its colon: the by-variables
+            return "words", self.session.variables if _BY.match(head) else []
         if not cmd.name:
-            return "command"
+            return "words", self._command_names()
+        registry = self.session.commands
         try:
-            name = self.session.commands.lookup(cmd.name).name
+            spec = registry.lookup(cmd.name)
         except StataError:
-            return "variable"
-        if name == "help":
-            return "command"
-        if "," in head:                  # options: no file names there
-            return "variable"
-        if name in FILE_COMMANDS or re.search(r"\busing\s+\S*$", before):
-            return "file:" + FILE_COMMANDS.get(name, "")
-        return "variable"
+            return "words", []
+        rest = cmd.rest + before[len(head.rstrip()):]   # parse_command strips the end's blanks
+        if spec.name == "help" and not spec.legacy:
+            return "words", self._help_topic(rest)
+        if len(spec.subcommands):
+            m = re.match(r"\s*([A-Za-z0-9_]*)", rest)
+            word, after = m.group(1), rest[m.end():]      # type: ignore[union-attr]
+            if not after and rest[:1].isspace():
+                return "words", self._subcommand_names(spec)
+            sub = spec.subcommands.get(word) if word else None
+            if sub is not None:
+                spec, rest = sub, after
+            elif not spec.otherwise:
+                return "words", []
+        if spec.legacy:     # TRANSITION: old-style commands declare nothing; variables as before
+            if _after_keyword(rest) == "using":
+                return "file", ""
+            return "words", self.session.variables
+        return self._declared(spec.declaration, rest)
+
+    def _command_names(self) -> list[str]:
+        return sorted(set(self.session.commands.names()) | set(PREFIXES))
+
+    def _subcommand_names(self, spec: Any) -> list[str]:
+        return sorted(p.name for p in spec.subcommands.patterns())
+
+    def _help_topic(self, rest: str) -> list[str]:
+        """``help su`` → command names; ``help estimates st`` → its subcommands."""
+        words = re.sub(r"[A-Za-z0-9_]*$", "", rest).split()
+        if not words:
+            return self._command_names()
+        if len(words) == 1:
+            try:
+                spec = self.session.commands.lookup(words[0])
+            except StataError:
+                return []
+            return self._subcommand_names(spec)
+        return []
+
+    def _declared(self, decl: Declaration, rest: str) -> tuple[str, Any]:
+        """The context inside a declared command's text ``rest`` (up to the cursor)."""
+        head, comma, options = _split_at_comma(rest)
+        raw = decl.element("anything")
+        own_language = raw is not None and raw.mod("raw") is not None and not decl.options
+        if comma and not own_language:      # display's commas are its own
+            return "words", self._options(decl, options)
+        keyword = _after_keyword(head)
+        if keyword == "using" and decl.element("using") is not None:
+            return "file", decl.filename_ext or ""
+        if keyword == "if":
+            return "words", self.session.variables
+        if keyword == "in":
+            return "words", []
+        element = decl.element("filename")
+        if element is not None:
+            typed = re.sub(r'[^\s"]*$', "", head).strip()
+            if typed in ("", '"'):
+                return "file", decl.filename_ext or ""
+            return "words", []
+        if decl.element("=exp") is not None and "=" in head:
+            return "words", self.session.variables
+        if decl.has_variables:
+            return "words", self.session.variables
+        return "words", []
+
+    def _options(self, decl: Declaration, text: str) -> list[str]:
+        """Option names after the comma; variables inside a varlist option's parentheses."""
+        inside = _open_option(text)
+        if inside is not None:
+            table: Table[OptionSpec] = Table((o.pattern, o) for o in decl.options)
+            option = table.get(inside)
+            if option is not None and option.kind in ("varlist", "varname"):
+                return self.session.variables
+            return []
+        return sorted(("no" if o.negatable else "") + o.name + ("" if o.kind == "flag" else "(")
+                      for o in decl.options)
 
     def _files(self, word: str, ext: str) -> Iterable[Completion]:
-        """Directories, and files ending in ``ext`` (any file when ``ext`` is empty)."""
+        """Directories, and files ending in ``ext`` (any file when ``ext`` is empty; ``/``: only
+        directories)."""
         folder, slash, stem = word.rpartition("/")
         base = user_path(self.session.cwd, folder or slash or ".")
         try:
@@ -138,10 +214,50 @@ class ShellCompleter(Completer):
         except OSError:
             return
         for entry in entries:
-            wanted = entry.is_dir() or entry.name.endswith(ext)
+            wanted = entry.is_dir() or (ext != "/" and entry.name.endswith(ext))
             if wanted and entry.name.startswith(stem) and not entry.name.startswith("."):
                 text = entry.name + ("/" if entry.is_dir() else "")
                 yield Completion(text, start_position=-len(stem))
+
+
+_BY = re.compile(r"\s*(?:(?:qui\w*|n\w*|cap\w*)\s+)*(by|bys\w*)\b")
+
+
+def _split_at_comma(text: str) -> tuple[str, str, str]:
+    """(before, ",", after) at the first comma outside quotes and parentheses; (text, "", "")."""
+    for i, c in top_level_positions(text):
+        if c == ",":
+            return text[:i], ",", text[i + 1:]
+    return text, "", ""
+
+
+def _after_keyword(text: str) -> str | None:
+    """The last of ``if``/``in``/``using`` standing alone at top level in ``text``, if any."""
+    positions = {i for i, _ in top_level_positions(text)}
+    found = None
+    for m in re.finditer(r"(?<!\S)(if|in|using)(?=\s)", text):
+        if m.start() in positions:
+            found = m.group(1)
+    return found
+
+
+def _open_option(text: str) -> str | None:
+    """The option whose parentheses are still open at the end of ``text`` (``by(g1 g``), if any."""
+    stack: list[str] = []
+    quote = False
+    for m in re.finditer(r'"|\(|\)|[A-Za-z_][A-Za-z0-9_]*|.', text):
+        tok = m.group(0)
+        if tok == '"':
+            quote = not quote
+        elif quote:
+            continue
+        elif tok == "(":
+            before = text[:m.start()]
+            word = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", before)
+            stack.append(word.group(1) if word else "")
+        elif tok == ")" and stack:
+            stack.pop()
+    return stack[0] if stack else None
 
 
 def make_prompt(session: Session, **kwargs) -> PromptSession:
