@@ -302,9 +302,6 @@ def test_the_session_commands_import_neither_pandas_nor_scipy():
     assert loaded == set()
 
 
-@pytest.mark.xfail(strict=True, reason="hlmshell.model.design imports pandas at module level and "
-                   "commands/estimation/coefrows.py imports it at start-up (the model layer's to "
-                   "make lazy); remove this marker when it is")
 def test_di_1_loads_neither_pandas_nor_scipy():
     loaded = _modules_after(
         "from hlmshell.shell.dispatcher import run_line\n"

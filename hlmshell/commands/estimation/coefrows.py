@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from hlmshell.inference.wald import coef_stats
-from hlmshell.model.design import Design
 from hlmshell.results.estimation import CoefRow
 
+if TYPE_CHECKING:
+    from hlmshell.model.design import Design
 
-def coef_rows(design: Design, beta: np.ndarray, V: np.ndarray, level: float, *,
+
+def coef_rows(design: "Design", beta: np.ndarray, V: np.ndarray, level: float, *,
               df: float | None = None, baselevels: bool = False) -> tuple[CoefRow, ...]:
     """Rows in Stata's layout: base levels hidden (unless ``baselevels``), factor terms grouped.
 
