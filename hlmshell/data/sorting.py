@@ -7,13 +7,9 @@ sort by byte order with ``""`` first (Stata's string missing is the empty string
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from hlmshell.errors import StataError
-from hlmshell.lang import varlist
 from hlmshell.lang.expr import column_values
 
 
@@ -77,29 +73,3 @@ def group_ids(data: pd.DataFrame, keys: list[str]) -> np.ndarray:
 
 def sorted_frame(data: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return data.iloc[sort_order(data, keys)].reset_index(drop=True)
-
-
-def apply_by(session: Any, cmd: Any) -> np.ndarray | None:
-    """Honour a ``by varlist:``/``bysort varlist (extra):`` prefix; return the by-group ids or None.
-
-    ``bysort`` sorts the data in memory first (that is part of what it does in Stata); plain ``by``
-    requires the data already sorted (``not sorted`` r(5)).
-    """
-    if not cmd.by:
-        return None
-    variables = session.variables
-    by = varlist.expand(variables, " ".join(cmd.by))
-    extra = varlist.expand(variables, " ".join(cmd.by_order)) if cmd.by_order else []
-    keys = by + [v for v in extra if v not in by]
-    if cmd.by_sort:
-        if not is_sorted(session.data, keys):
-            session.set_data(sorted_frame(session.data, keys))
-        session.sortedby = list(keys)
-    elif not is_sorted(session.data, keys):
-        raise StataError("not sorted", 5)
-    return group_ids(session.data, by)
-
-
-def by_variables(session: Any, cmd: Any) -> list[str]:
-    """The by-variables of the prefix (without bysort's parenthesised extra sort keys)."""
-    return varlist.expand(session.variables, " ".join(cmd.by)) if cmd.by else []

@@ -1,25 +1,11 @@
-"""Renderers shared by the data-management commands (by-group headers, scalar listings)."""
+"""Renderers shared by the data-management commands (scalar listings)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from hlmshell.lang.expr import column_values
 from hlmshell.lang.numfmt import fmt_g
-from hlmshell.render import Text, renders
-
-BY_RULE = "-" * 79
-
-
-def by_header(session: Any, names: list[str], row: int) -> Text:
-    """Stata's ``-> id = 1224`` header before each by-group's output."""
-    parts = []
-    for name in names:
-        value = column_values(session.data, name)[row]
-        shown = value if isinstance(value, str) else fmt_g(float(value), 9).strip()
-        parts.append(f"{name} = {shown}")
-    return Text(f"\n{BY_RULE}\n-> " + ", ".join(parts))
+from hlmshell.render import renders
 
 
 @dataclass

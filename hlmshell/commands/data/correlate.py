@@ -5,34 +5,33 @@ r(N), r(rho) (two variables; with covariance r(cov_12), r(Var_1), r(Var_2)) and 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import row_mask
-from hlmshell.lang.syntax import parse_syntax
-from hlmshell.lang.varlist import expand
+from hlmshell.errors import StataError
 from hlmshell.results.data import CorrelationTable
+from hlmshell.results.stored import Results, StataMatrix
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Results, Session, StataMatrix
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
-@command("correlate", 3, aliases=("corr",), usage="correlate [varlist] [if] [in] [, covariance]")
-def correlate(session: Session, cmd: Command) -> CorrelationTable:
+@command("CORrelate", "[varlist] [if] [in] [, COVariance]", byable="recall", aliases=("corr",))
+def correlate(session: Session, args: Args) -> CorrelationTable:
     """Correlation (or covariance) matrix of variables, over observations with none missing."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    covariance = syn.options.take("covariance", 3)
-    syn.options.finish()
-    if syn.using is not None:
-        raise syntax_error()
-    names = expand(session.variables, syn.anything, allow_empty=True)
+    from hlmshell.lang.expr import row_mask
+
+    names = args.varlist
     strings = [n for n in names if session.is_string(n)]
     if strings:
-        if syn.anything.strip():
+        if args.varlist_text.strip():
             raise StataError("string variables not allowed in varlist;\n"
                              f"{strings[0]} is a string variable", 109)
         names = [n for n in names if n not in strings]
-    rows = row_mask(session, syn.if_, syn.in_)
+    rows = row_mask(session, args.if_, args.in_)
     x = session.data[names].to_numpy(dtype=float, na_value=np.nan)[rows]
     x = x[~np.isnan(x).any(axis=1)]
     n = len(x)
@@ -42,13 +41,13 @@ def correlate(session: Session, cmd: Command) -> CorrelationTable:
         else np.full((len(names), len(names)), np.nan)
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
-    matrix = cov if covariance else corr
+    matrix = cov if args.covariance else corr
     scalars = {"N": float(n)}
     if len(names) == 2:
-        if covariance:
+        if args.covariance:
             scalars.update(cov_12=float(cov[0, 1]), Var_1=float(cov[0, 0]), Var_2=float(cov[1, 1]))
         else:
             scalars["rho"] = float(corr[0, 1])
     session.r = Results(scalars=scalars,
                         matrices={"C": StataMatrix(matrix.copy(), list(names), list(names))})
-    return CorrelationTable(names, matrix, n, covariance)
+    return CorrelationTable(names, matrix, n, args.covariance)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from hlmshell.data import files as datasets
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import row_mask
-from hlmshell.lang.scan import unquote
-from hlmshell.lang.syntax import Syntax, parse_syntax
 from hlmshell.lang.varlist import expand
 from hlmshell.render import Text
+from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Results, Session
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
 def _require_clear(session: Session, clear: bool) -> None:
@@ -24,53 +25,54 @@ def _require_clear(session: Session, clear: bool) -> None:
 
 def _install(session: Session, data: pd.DataFrame, labels: dict[str, str], filename: str | None,
              *, changed: bool) -> None:
+    """Another dataset in memory: its observations are new ones (an earlier e(sample) has none)."""
     session.var_labels = dict(labels)
     session.sortedby = []
-    session.set_data(data, changed=changed)
+    session.set_data(data, changed=changed, new=True)
     session.filename = filename
 
 
-@command("use", 1, usage="use filename [, clear]\nuse varlist [if] [in] using filename [, clear]")
-def use(session: Session, cmd: Command) -> None:
-    """Load a Stata dataset (.dta); a bare name also finds the bundled data/ files."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    clear = syn.options.take("clear", 5)
-    syn.options.take("nolabel", 5)
-    syn.options.finish()
-    if syn.using is None:
-        if syn.if_ is not None or syn.in_ is not None or not syn.anything:
+@command("Use", "[anything] [if] [in] [using] [, clear]")
+def use(session: Session, args: Args) -> None:
+    """Load a Stata dataset (.dta); a bare name also finds the bundled data/ files.
+
+    ``use filename`` or ``use [varlist] [if] [in] using filename``.
+    """
+    from hlmshell.data import files as datasets
+    from hlmshell.lang.expr import row_mask
+    from hlmshell.shell.session import Session
+
+    if args.using is None:
+        if args.if_ is not None or args.in_ is not None or not args.anything:
             raise syntax_error()
-        name, wanted = syn.anything, None
+        name, wanted = args.anything, None
     else:
-        name, wanted = syn.using, syn.anything or None
-    _require_clear(session, clear)
+        name, wanted = args.using, args.anything or None
+    _require_clear(session, args.clear)
     path, _ = datasets.find_input(session.cwd, name)
     data, labels = datasets.read_dta(path)
-    if wanted is not None or syn.if_ is not None or syn.in_ is not None:
+    if wanted is not None or args.if_ is not None or args.in_ is not None:
         staged = Session(data=data, out=session.out, cwd=session.cwd)
         keep = expand(list(map(str, data.columns)), wanted) if wanted else list(data.columns)
-        rows = row_mask(staged, syn.if_, syn.in_)
+        rows = row_mask(staged, args.if_, args.in_)
         data = data.loc[rows, keep]
     _install(session, data, labels, str(path), changed=False)
     return None
 
 
-@command("save", 2, usage="save [filename] [, replace]")
-def save(session: Session, cmd: Command) -> Text:
-    """Save the data in memory as a Stata dataset (.dta)."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    replace = syn.options.take("replace", 7)
-    syn.options.finish()
-    if syn.if_ or syn.in_ or syn.using:
-        raise syntax_error()
-    name = unquote(syn.anything) if syn.anything else session.filename
+@command("SAve", "[filename(.dta)] [, replace]")
+def save(session: Session, args: Args) -> Text:
+    """Save the data in memory as a Stata dataset (.dta); the bundled data are read-only."""
+    from hlmshell.data import files as datasets
+
+    name = args.filename or session.filename
     if not name:
         raise StataError("invalid file specification", 198)
     path, shown = datasets.output_path(session.cwd, name)
     notes = []
-    if path.exists() and not replace:
+    if path.exists() and not args.replace:
         raise StataError(f"file {shown} already exists", 602)
-    if replace and not path.exists():
+    if args.replace and not path.exists():
         notes.append(f"(file {shown} not found)")
     datasets.write_dta(session.data, path, session.var_labels)
     session.filename = str(path)
@@ -79,71 +81,81 @@ def save(session: Session, cmd: Command) -> Text:
     return Text("\n".join(notes))
 
 
-def _delimited_syntax(verb: str, rest: str) -> Syntax:
-    """The syntax after ``import delimited`` / ``export delimited`` (the only subcommand we have)."""
-    kind, _, rest = rest.strip().partition(" ")
-    if not kind or not "delimited".startswith(kind) or len(kind) < 5:
-        raise StataError(f"{verb}: unknown subcommand {kind}" if kind else f"{verb}: subcommand required",
-                         198)
-    return parse_syntax(rest, allow_exp=False)
+@command("import", "", subcommand_error="import: unknown subcommand {word}")
+def import_(session: Session, args: Args) -> None:
+    """Read data from other formats (import delimited)."""
+    raise StataError("import: subcommand required", 198)
 
 
-@command("import", 6, usage="import delimited [using] filename [, clear varnames(1|nonames) "
-                            "delimiters(\"chars\") case(preserve|lower|upper) asdouble]")
-def import_(session: Session, cmd: Command) -> Text:
-    """Read a comma- or tab-separated text file (import delimited)."""
-    syn = _delimited_syntax("import", cmd.rest)
-    clear = syn.options.take("clear", 5)
-    asdouble = syn.options.take("asdouble", 8)
-    names = syn.options.take_arg("varnames", 7)
-    delim = syn.options.take_arg("delimiters", 5)
-    case = syn.options.take_arg("case", 4) or "lower"
-    syn.options.finish()
+@command("import DELIMited", "[filename(.csv)] [using] [, clear asdouble VARNAMEs(string) "
+         "DELIMiters(string) case(string lower)]")
+def import_delimited(session: Session, args: Args) -> Text:
+    """Read a comma- or tab-separated text file."""
+    from hlmshell.data import files as datasets
+
+    names, delim, case = args.varnames, args.delimiters, args.case
     if names not in (None, "1", "nonames"):
         raise StataError("varnames() invalid", 198)
     if case not in ("preserve", "lower", "upper"):
         raise StataError("case() invalid", 198)
-    name = syn.using if syn.using is not None else syn.anything
-    if not name or (syn.using is not None and syn.anything):
+    name = args.using if args.using is not None else args.filename
+    if not name or (args.using is not None and args.filename):
         raise syntax_error()
-    _require_clear(session, clear)
+    _require_clear(session, args.clear)
     path, _ = datasets.find_input(session.cwd, name, ".csv")
-    sep = None if delim is None else unquote(delim).replace("\\t", "\t").replace("tab", "\t")
+    sep = None if delim is None else delim.replace("\\t", "\t").replace("tab", "\t")
     data = datasets.read_delimited(path, delimiter=sep, header=names != "nonames",
-                                   asdouble=asdouble, case=case)
+                                   asdouble=args.asdouble, case=case)
     _install(session, data, {}, None, changed=True)
     return Text(f"({data.shape[1]:,} var{'s' if data.shape[1] != 1 else ''}, "
                 f"{len(data):,} obs)")
 
 
-@command("export", 6, usage="export delimited [varlist] using filename [, replace delimiter(char)]")
-def export(session: Session, cmd: Command) -> Text:
-    """Write the data (or some variables) to a comma-separated text file (export delimited)."""
-    syn = _delimited_syntax("export", cmd.rest)
-    replace = syn.options.take("replace", 7)
-    delim = syn.options.take_arg("delimiter", 5)
-    syn.options.finish()
-    if syn.using is None:
-        if not syn.anything:
+@command("export", "", subcommand_error="export: unknown subcommand {word}")
+def export(session: Session, args: Args) -> None:
+    """Write the data to other formats (export delimited)."""
+    raise StataError("export: subcommand required", 198)
+
+
+@command("export DELIMited", "[anything] [if] [in] [using] [, replace DELIMiter(string)]")
+def export_delimited(session: Session, args: Args) -> Text:
+    """Write the data (or some variables) to a comma-separated text file.
+
+    ``export delimited [varlist] using filename`` or ``export delimited filename``.
+    """
+    from hlmshell.data import files as datasets
+    from hlmshell.lang.expr import row_mask
+
+    if args.using is None:
+        if not args.anything:
             raise syntax_error()
-        name, varspec = syn.anything, ""
+        name, varspec = args.anything, ""
     else:
-        name, varspec = syn.using, syn.anything
+        name, varspec = args.using, args.anything
     keep = expand(session.variables, varspec, allow_empty=True)
-    rows = row_mask(session, syn.if_, syn.in_)
+    rows = row_mask(session, args.if_, args.in_)
     path, shown = datasets.output_path(session.cwd, name, ".csv")
-    if path.exists() and not replace:
+    if path.exists() and not args.replace:
         raise StataError(f"file {shown} already exists", 602)
-    sep = "," if delim is None else unquote(delim).replace("tab", "\t")
+    sep = "," if args.delimiter is None else args.delimiter.replace("tab", "\t")
     datasets.write_delimited(session.data.loc[rows, keep], path, sep)
     return Text(f"file {shown} saved")
 
 
-@command("clear", 5, usage="clear [all | results | matrix]")
-def clear(session: Session, cmd: Command) -> None:
-    """Drop the data from memory (clear all also drops results, matrices and stored estimates)."""
-    what = cmd.rest.strip()
-    if what not in ("", "all", "*", "results", "matrix", "mata", "programs", "ado"):
+_CLEAR = ("", "all", "*", "results", "matrix", "mata", "programs", "ado")
+
+
+@command("clear", "[anything]")
+def clear(session: Session, args: Args) -> None:
+    """Drop the data from memory (clear all also drops results, matrices and stored estimates).
+
+    ``clear [all | results | matrix]``; there is no Mata, no programs and no ado-files here, so
+    ``clear mata``, ``clear programs`` and ``clear ado`` have nothing to clear.
+    """
+    import pandas as pd
+
+    what = args.anything.strip()
+    if what not in _CLEAR:
         raise syntax_error()
     if what in ("", "all", "*"):
         _install(session, pd.DataFrame(), {}, None, changed=False)
@@ -159,32 +171,28 @@ def clear(session: Session, cmd: Command) -> None:
     return None
 
 
-@command("preserve", 8, usage="preserve")
-def preserve(session: Session, cmd: Command) -> None:
+@command("preserve", "")
+def preserve(session: Session, args: Args) -> None:
     """Keep a copy of the data to come back to with restore."""
-    if cmd.rest.strip():
-        raise syntax_error()
     if session.preserved is not None:
         raise StataError("already preserved", 621)
-    session.preserved = (session.data, dict(session.var_labels), session.filename, session.changed)
+    session.preserved = (session.data, dict(session.var_labels), session.filename, session.changed,
+                         session.keys.copy(), list(session.sortedby))
     return None
 
 
-@command("restore", 7, usage="restore [, not preserve]")
-def restore(session: Session, cmd: Command) -> None:
+@command("restore", "[, not preserve]")
+def restore(session: Session, args: Args) -> None:
     """Put back the data saved by preserve (, not: forget it; , preserve: keep it for later)."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    forget = syn.options.take("not", 3)
-    keep = syn.options.take("preserve", 8)
-    syn.options.finish()
-    if syn.anything or (forget and keep):
+    if args.options["not"] and args.preserve:
         raise syntax_error()
     if session.preserved is None:
         raise StataError("nothing to restore", 622)
-    data, labels, filename, changed = session.preserved
-    if not forget:
+    data, labels, filename, changed, keys, sortedby = session.preserved
+    if not args.options["not"]:
         _install(session, data, labels, filename, changed=changed)
-    if not keep:
+        session._keys = keys.copy()      # the same observations again: e(sample) still finds them
+        session.sortedby = list(sortedby)
+    if not args.preserve:
         session.preserved = None
     return None
-

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from hlmshell.data import files as datasets
-from hlmshell.errors import syntax_error
-from hlmshell.lang.command import Command
-from hlmshell.lang.syntax import parse_syntax
-from hlmshell.lang.varlist import expand
 from hlmshell.results.data import DescribeRow, DescribeTable
+from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Results, Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
-@command("describe", 1, usage="describe [varlist]")
-def describe(session: Session, cmd: Command) -> DescribeTable:
+@command("Describe", "[varlist]")
+def describe(session: Session, args: Args) -> DescribeTable:
     """Describe the data in memory: observations, variables, storage types and labels."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    syn.options.finish()
-    if syn.if_ or syn.in_ or syn.using:
-        raise syntax_error()
-    names = expand(session.variables, syn.anything, allow_empty=True)
+    from hlmshell.data import files as datasets
+
     rows = [DescribeRow(name, datasets.storage_type(session.data[name]),
                         datasets.display_format(session.data[name]), "",
-                        session.var_labels.get(name, "")) for name in names]
+                        session.var_labels.get(name, "")) for name in args.varlist]
     stamp = None
     if session.filename and Path(session.filename).is_file():
         stamp = datetime.fromtimestamp(Path(session.filename).stat().st_mtime)

@@ -9,27 +9,27 @@ the function call as typed (``tag(id)``), as Stata sets it.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import pandas as pd
 
-from hlmshell.commands.data.generate import full_values, insert_column, plural
-from hlmshell.data import storage
-from hlmshell.data.sorting import apply_by, group_ids, sort_order
+from hlmshell.commands.data.generate import by_ids, full_values, insert_column, plural
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import column_values, is_string_value, row_mask
-from hlmshell.lang.syntax import Options, parse_syntax
+from hlmshell.lang.declaration import parse_declaration
 from hlmshell.render import Text
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\s*$", re.S)
 
 
 def _numeric(session: Session, exp: str) -> np.ndarray:
+    from hlmshell.lang.expr import is_string_value
+
     values = full_values(session, exp, None)
     if is_string_value(values):
         raise StataError("type mismatch", 109)
@@ -38,6 +38,8 @@ def _numeric(session: Session, exp: str) -> np.ndarray:
 
 def _group_index(session: Session, by: list[str], use: np.ndarray) -> np.ndarray:
     """Dense group numbers 0..k-1 over the rows in ``use`` by the values of ``by`` (-1 elsewhere)."""
+    from hlmshell.data.sorting import group_ids, sort_order
+
     n = session.nobs
     out = np.full(n, -1, dtype=np.int64)
     if not use.any():
@@ -113,6 +115,8 @@ _STATS: dict[str, Callable[[np.ndarray], float]] = {
 
 
 def _rank(values: np.ndarray, gidx: np.ndarray, use: np.ndarray, how: str) -> np.ndarray:
+    import pandas as pd
+
     def ranks(x: np.ndarray) -> np.ndarray:
         s = pd.Series(x)
         if how == "field":
@@ -128,6 +132,8 @@ def _rank(values: np.ndarray, gidx: np.ndarray, use: np.ndarray, how: str) -> np
 
 def _markout(session: Session, use: np.ndarray, names: list[str]) -> np.ndarray:
     """``use`` without observations where any of ``names`` is missing (Stata's markout, strok)."""
+    from hlmshell.lang.expr import column_values
+
     use = use.copy()
     for name in names:
         col = column_values(session.data, name)
@@ -136,6 +142,8 @@ def _markout(session: Session, use: np.ndarray, names: list[str]) -> np.ndarray:
 
 
 def _row_function(session: Session, fcn: str, args: str, use: np.ndarray) -> np.ndarray:
+    from hlmshell.lang.expr import column_values
+
     names = varlist.expand(session.variables, args)
     cols = []
     for name in names:
@@ -165,12 +173,14 @@ def _row_function(session: Session, fcn: str, args: str, use: np.ndarray) -> np.
 
 
 def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str],
-            opts: Options) -> tuple[np.ndarray, str]:
-    """The egen function's values over all observations and the default storage type."""
+            opts: Args) -> tuple[np.ndarray, str]:
+    """The egen function's values over all observations and the default storage type.
+
+    ``opts`` are the function's options, parsed with its declaration (:func:`function_options`).
+    """
     if fcn in ("tag", "group"):
         names = varlist.expand(session.variables, args)
-        missing_ok = opts.take("missing", 1)
-        keep = use if missing_ok else _markout(session, use, names)
+        keep = use if opts.missing else _markout(session, use, names)
         if fcn == "tag":
             keys = by + [v for v in names if v not in by]
             gidx = _group_index(session, keys, keep)
@@ -191,14 +201,12 @@ def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str
     values = _numeric(session, args)
     gidx = _group_index(session, by, use)
     if fcn == "rank":
-        how = next((h for h in ("field", "track", "unique") if opts.take(h)), "average")
-        return _rank(values, gidx, use, how), "float"
+        chosen = [h for h in ("field", "track", "unique") if opts.options[h]]
+        if len(chosen) > 1:
+            raise StataError("may not combine options field, track, and unique", 198)
+        return _rank(values, gidx, use, chosen[0] if chosen else "average"), "float"
     if fcn == "pctile":
-        p_text = opts.take_arg("p", 1, required=True)
-        try:
-            p = float(p_text) if p_text is not None else 50.0
-        except ValueError:
-            raise syntax_error() from None
+        p = opts.p
         if not 0 < p < 100:
             raise StataError("p() must be between 0 and 100", 198)
         return _reduce(values, gidx, use, _pctile(p)), "float"
@@ -212,38 +220,47 @@ def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str
     raise StataError(f"unknown egen function {fcn}()", 133)
 
 
-@command("egen", 4, usage="egen [type] newvar = fcn(arguments) [if] [in] [, by(varlist) options]")
-def egen(session: Session, cmd: Command) -> Text | None:
+# The options of each egen function (Stata's egen passes them on to the function's own syntax).
+_FUNCTION_OPTIONS = {
+    "tag": parse_declaration("[, Missing]"),
+    "group": parse_declaration("[, Missing]"),
+    "rank": parse_declaration("[, field track unique]"),
+    "pctile": parse_declaration("[, p(real 50)]"),
+}
+_NO_OPTIONS = parse_declaration("")
+
+
+def function_options(fcn: str, text: str) -> Args:
+    """The options typed after egen's own (``by()``), as function ``fcn`` declares them."""
+    return _FUNCTION_OPTIONS.get(fcn, _NO_OPTIONS).parse(f", {text}" if text else "")
+
+
+@command("egen", "newvarname =exp [if] [in] [, by(varlist) *]", byable="onecall")
+def egen(session: Session, args: Args) -> Text | None:
     """Extended generate: group means, totals, counts, tags, group numbers, ranks."""
-    syn = parse_syntax(cmd.rest)
-    words = syn.anything.split()
-    if syn.exp is None or not 1 <= len(words) <= 2:
-        raise syntax_error()
-    type_name = words[0] if len(words) == 2 else None
-    if type_name is not None:
-        storage.check_type(type_name)
-        if storage.is_string_type(type_name):
-            raise StataError("type mismatch", 109)
-    name = varlist.new_name(session.variables, words[-1])
-    m = _CALL.match(syn.exp)
+    from hlmshell.data import storage
+    from hlmshell.lang.expr import row_mask
+
+    type_name = args.storage_type
+    if type_name is not None and storage.is_string_type(type_name):
+        raise StataError("type mismatch", 109)
+    name = args.newvars[0]
+    m = _CALL.match(args.exp)
     if not m:
         raise syntax_error()
-    fcn, args = m.group(1), m.group(2).strip()
-    opts = syn.options
-    by_opt = opts.take_arg("by")
-    by = varlist.expand(session.variables, by_opt) if by_opt else []
-    groups = apply_by(session, cmd)
-    if cmd.by:
+    fcn, fargs = m.group(1), m.group(2).strip()
+    by = list(args.options["by"] or [])
+    if args.by is not None:
         if by:
             raise StataError("option by() not allowed with by prefix", 190)
-        by = varlist.expand(session.variables, " ".join(cmd.by))
-    use = row_mask(session, syn.if_, syn.in_, groups=groups)
-    values, default_type = compute(session, fcn, args, use, by, opts)
-    opts.finish()
+        by = list(args.by.variables)
+    opts = function_options(fcn, args.rest_options)
+    use = row_mask(session, args.if_, args.in_, groups=by_ids(args))
+    values, default_type = compute(session, fcn, fargs, use, by, opts)
     column = storage.numeric_series(values, type_name or default_type)
     missing = int(column.isna().sum())
     session.set_data(insert_column(session.data, name, column))
-    session.var_labels = {**session.var_labels, name: f"{fcn}({args})"}
+    session.var_labels = {**session.var_labels, name: f"{fcn}({fargs})"}
     if missing:
         return Text(f"({plural(missing, 'missing value')} generated)")
     return None

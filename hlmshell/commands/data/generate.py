@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from hlmshell.data import storage
-from hlmshell.data.sorting import apply_by
-from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang import varlist
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import evaluate, is_string_value, row_mask
-from hlmshell.lang.syntax import parse_syntax
+import numpy as np
+
+from hlmshell.errors import StataError
 from hlmshell.render import Text
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
 def plural(n: int, word: str) -> str:
@@ -29,6 +29,8 @@ def full_values(session: Session, exp: str, groups: np.ndarray | None,
     Only the selected observations are evaluated, so a running ``sum()`` accumulates over them alone,
     as when Stata's generate evaluates ``exp`` observation by observation under ``if``.
     """
+    from hlmshell.lang.expr import evaluate
+
     value = evaluate(session, exp, rows=mask, groups=groups)
     is_str = isinstance(value, str) or (isinstance(value, np.ndarray) and value.dtype == object)
     out = np.full(session.nobs, "" if is_str else np.nan, dtype=object if is_str else float)
@@ -52,35 +54,24 @@ def insert_column(data: pd.DataFrame, name: str, column: pd.Series, *, before: s
     return new
 
 
-def _split_type(anything: str) -> tuple[str | None, str]:
-    words = anything.split()
-    if len(words) == 2 and storage.is_type_word(words[0]):
-        return words[0], words[1]
-    if len(words) == 1:
-        return None, words[0]
-    if len(words) == 2:
-        raise StataError(f"{words[0]} invalid type", 198) if words[0].isalpha() else syntax_error()
-    raise syntax_error()
+def by_ids(args: Args) -> np.ndarray | None:
+    """The by-group of each observation under a ``by`` prefix (None without one)."""
+    return None if args.by is None else args.by.ids
 
 
-@command("generate", 1, usage="generate [type] newvar = exp [if] [in] [, before(var) after(var)]")
-def generate(session: Session, cmd: Command) -> Text | None:
+@command("Generate", "newvarname =exp [if] [in] [, before(varname) after(varname)]",
+         byable="onecall")
+def generate(session: Session, args: Args) -> Text | None:
     """Create a new variable."""
-    syn = parse_syntax(cmd.rest)
-    type_name, name = _split_type(syn.anything)
-    name = name.split(":")[0]
-    if syn.exp is None:
-        raise syntax_error()
-    varlist.new_name(session.variables, name)
-    opts = syn.options
-    before = opts.take_arg("before")
-    after = opts.take_arg("after")
-    opts.finish()
-    before = varlist.resolve(session.variables, before) if before else None
-    after = varlist.resolve(session.variables, after) if after else None
-    groups = apply_by(session, cmd)
-    mask = row_mask(session, syn.if_, syn.in_, groups=groups)
-    values = full_values(session, syn.exp, groups, mask)
+    from hlmshell.data import storage
+    from hlmshell.lang.expr import is_string_value, row_mask
+
+    if args.before and args.after:
+        raise StataError("options before() and after() may not be combined", 198)
+    name, type_name = args.newvars[0], args.storage_type
+    groups = by_ids(args)
+    mask = row_mask(session, args.if_, args.in_, groups=groups)
+    values = full_values(session, args.exp, groups, mask)
     is_str = is_string_value(values)
     if type_name is not None and storage.is_string_type(type_name) != is_str:
         raise StataError("type mismatch", 109)
@@ -90,25 +81,22 @@ def generate(session: Session, cmd: Command) -> Text | None:
     else:
         column = storage.numeric_series(np.where(mask, values, np.nan), type_name or "float")
         missing = int(column.isna().sum())
-    new = insert_column(session.data, name, column, before=before, after=after)
+    new = insert_column(session.data, name, column, before=args.before, after=args.after)
     session.set_data(new)
     if missing:
         return Text(f"({plural(missing, 'missing value')} generated)")
     return None
 
 
-@command("replace", 7, usage="replace oldvar = exp [if] [in] [, nopromote]")
-def replace(session: Session, cmd: Command) -> Text:
+@command("replace", "varname =exp [if] [in] [, NOPromote]", byable="onecall")
+def replace(session: Session, args: Args) -> Text:
     """Change the values of an existing variable."""
-    syn = parse_syntax(cmd.rest)
-    if syn.exp is None or len(syn.anything.split()) != 1:
-        raise syntax_error()
-    name = varlist.resolve(session.variables, syn.anything.strip())
-    syn.options.take("nopromote")
-    syn.options.finish()
-    groups = apply_by(session, cmd)
-    mask = row_mask(session, syn.if_, syn.in_, groups=groups)
-    values = full_values(session, syn.exp, groups, mask)
+    from hlmshell.lang.expr import is_string_value, row_mask
+
+    name = args.varname
+    groups = by_ids(args)
+    mask = row_mask(session, args.if_, args.in_, groups=groups)
+    values = full_values(session, args.exp, groups, mask)
     old_col = session.data[name]
     if is_string_value(values) != session.is_string(name):
         raise StataError("type mismatch", 109)
@@ -116,16 +104,16 @@ def replace(session: Session, cmd: Command) -> Text:
     if session.is_string(name):
         old = np.array(["" if v is None or v != v else str(v) for v in old_col], dtype=object)
         updated = np.where(mask, values, old).astype(object)
+        if args.nopromote:
+            updated = _fit_strings(old_col, updated)
         changed = int((updated != old).sum())
         to_missing = int(((updated == "") & (old != "") & mask).sum())
         new[name] = updated
     else:
         old = old_col.to_numpy(dtype=float, na_value=np.nan)
         updated = np.where(mask, values, old)
-        if storage.fits_integer_column(old_col, updated):
-            new[name] = updated.astype(old_col.dtype)
-        else:
-            new[name] = updated
+        new[name] = _stored_numbers(old_col, updated, args.nopromote)
+        updated = new[name].to_numpy(dtype=float, na_value=np.nan)
         same = (updated == old) | (np.isnan(updated) & np.isnan(old))
         changed = int((~same).sum())
         to_missing = int((np.isnan(updated) & ~np.isnan(old)).sum())
@@ -134,3 +122,31 @@ def replace(session: Session, cmd: Command) -> Text:
     noun = "real change" if changed == 1 else "real changes"
     tail = f", {to_missing:,} to missing" if to_missing else ""
     return Text(f"({changed:,} {noun} made{tail})")
+
+
+def _stored_numbers(column: pd.Series, values: np.ndarray, nopromote: bool) -> np.ndarray:
+    """The new values as the column keeps them.
+
+    By default an integer column stays integer while the values fit and is promoted otherwise;
+    with ``nopromote`` the values are stored in the column's type as it is (integers truncated,
+    missing out of range; a ``float`` column rounds to single precision), as Stata's replace does.
+    """
+    from hlmshell.data import storage
+    from hlmshell.data.files import storage_type
+
+    if nopromote:
+        return storage.numeric_series(values, storage_type(column)).to_numpy()
+    if storage.fits_integer_column(column, values):
+        return values.astype(column.dtype)
+    return values
+
+
+def _fit_strings(column: pd.Series, values: np.ndarray) -> np.ndarray:
+    """``nopromote`` on a string variable: new values cut to its current width (``str#``)."""
+    from hlmshell.data.files import storage_type
+
+    kind = storage_type(column)
+    if kind == "strL":
+        return values
+    width = int(kind[3:])
+    return np.array([v[:width] for v in values], dtype=object)

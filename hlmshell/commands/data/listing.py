@@ -1,35 +1,36 @@
-"""list [varlist] [if] [in]: the observations in Stata's boxed table, numbered on the left."""
+"""list [varlist] [if] [in]: the observations in Stata's boxed table, numbered on the left.
+
+Under ``by`` each group is listed on its own, its observations numbered within the group (``_n``).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from hlmshell.data import files as datasets
-from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import row_mask
-from hlmshell.lang.syntax import parse_syntax
-from hlmshell.lang.varlist import expand
 from hlmshell.results.data import ListColumn, ListTable
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
-@command("list", 1, usage="list [varlist] [if] [in]")
-def list_(session: Session, cmd: Command) -> ListTable:
+@command("List", "[varlist] [if] [in]", byable="recall")
+def list_(session: Session, args: Args) -> ListTable:
     """List observations (all variables unless a varlist is given)."""
-    if cmd.by:
-        raise StataError("list may not be combined with by here", 190)
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    syn.options.take("clean", 1)
-    syn.options.finish()
-    if syn.using is not None:
-        raise syntax_error()
-    names = expand(session.variables, syn.anything, allow_empty=True)
-    rows = np.flatnonzero(row_mask(session, syn.if_, syn.in_))
+    from hlmshell.data import files as datasets
+    from hlmshell.lang.expr import row_mask
+
+    rows = np.flatnonzero(row_mask(session, args.if_, args.in_))
     columns = []
-    for name in names:
+    for name in args.varlist:
         col = session.data[name]
         values = [None if v is None or v != v else v for v in col.to_numpy(dtype=object)[rows]]
         columns.append(ListColumn(name, values, datasets.display_format(col)))
-    return ListTable([int(i) + 1 for i in rows], columns, session.nobs)
+    group = session.by_rows
+    if group is None:
+        return ListTable([int(i) + 1 for i in rows], columns, session.nobs)
+    within = np.cumsum(group)          # _n within the by-group
+    return ListTable([int(within[i]) for i in rows], columns, int(group.sum()))

@@ -1,4 +1,4 @@
-"""merge 1:1|m:1|1:m varlist using filename [, keep() keepusing() generate() nogenerate]
+"""merge 1:1|m:1|1:m varlist using filename [, keep() keepusing() generate() nogenerate noreport]
 
 The data in memory are the master.  Variables of the using file that the master also has keep the
 master's values.  The result holds the matched and master-only observations in master order, then
@@ -8,17 +8,20 @@ the using-only observations, sorted by the key variables; ``_merge`` records 1 (
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from hlmshell.data import files as datasets
-from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
-from hlmshell.lang.syntax import parse_syntax
+import numpy as np
+
+from hlmshell.errors import StataError
 from hlmshell.lang.varlist import expand, new_name
 from hlmshell.results.data import MergeReport
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 _KEEP = {"master": 1, "match": 3, "matched": 3, "using": 2, "1": 1, "2": 2, "3": 3}
 
@@ -29,25 +32,23 @@ def _check_unique(data: pd.DataFrame, keys: list[str], which: str) -> None:
         raise StataError(f"{subject} not uniquely identify observations in the {which} data", 459)
 
 
-@command("merge", 5, usage="merge 1:1|m:1|1:m varlist using filename [, keep(results) "
-                           "keepusing(varlist) generate(newvar) nogenerate]")
-def merge(session: Session, cmd: Command) -> MergeReport:
+@command("merge", "anything using [, KEEP(string) KEEPUSing(string) GENerate(name) NOGENerate "
+                  "noREPort]")
+def merge(session: Session, args: Args) -> MergeReport | None:
     """Add variables from a dataset on disk, matching observations on key variables."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    keep_text = syn.options.take_arg("keep", 4)
-    keepusing = syn.options.take_arg("keepusing", 5)
-    gen_name = syn.options.take_arg("generate", 3)
-    nogen = syn.options.take("nogenerate", 5)
-    syn.options.take("noreport", 8)
-    syn.options.finish()
-    if syn.using is None or syn.if_ or syn.in_:
-        raise syntax_error()
-    kind, _, keyspec = syn.anything.strip().partition(" ")
+    import pandas as pd
+
+    from hlmshell.data import files as datasets
+
+    keep_text, keepusing = args.keep, args.keepusing
+    if args.nogenerate and args.generate is not None:
+        raise StataError("options generate() and nogenerate may not be combined", 198)
+    kind, _, keyspec = args.anything.strip().partition(" ")
     if kind not in ("1:1", "m:1", "1:m"):
         raise StataError("merge: specify 1:1, m:1 or 1:m (m:m is not supported)", 198)
     keys = expand(session.variables, keyspec)
-    mergevar = None if nogen else new_name(session.variables, gen_name or "_merge")
-    path, _ = datasets.find_input(session.cwd, syn.using)
+    mergevar = None if args.nogenerate else new_name(session.variables, args.generate or "_merge")
+    path, _ = datasets.find_input(session.cwd, args.using)
     using, using_labels = datasets.read_dta(path)
     missing = [k for k in keys if k not in using.columns]
     if missing:
@@ -86,7 +87,13 @@ def merge(session: Session, cmd: Command) -> MergeReport:
                 raise StataError(f"keep({keep_text}) invalid", 198)
             wanted.add(hits[0])
         joined = joined[joined["__code"].isin(wanted)].reset_index(drop=True)
+    # The index says where each observation came from, so that master observations keep their keys
+    # (e(sample) still finds them) and using-only ones are new.
+    master_row = joined["__master_row"].to_numpy(dtype=float)
+    fresh = np.isnan(master_row)
+    origin = np.where(fresh, len(master) + np.cumsum(fresh) - 1, np.nan_to_num(master_row))
     result = joined.drop(columns=["__master_row", "__using_row"])
+    result.index = origin.astype(np.int64)
     for col in extra_new:
         _restore_dtype(result, col, using[col].dtype)
     for col in session.variables:
@@ -101,10 +108,12 @@ def merge(session: Session, cmd: Command) -> MergeReport:
     session.set_data(result)
     session.var_labels = {k: v for k, v in labels.items() if k in result.columns}
     session.sortedby = list(keys)
-    return report
+    return report if args.report else None
 
 
 def _restore_dtype(frame: pd.DataFrame, col: str, dtype: object) -> None:
     """Integer columns that pandas widened to float for the join go back when nothing is missing."""
+    import pandas as pd
+
     if pd.api.types.is_integer_dtype(dtype) and frame[col].notna().all():
         frame[col] = frame[col].astype(dtype)

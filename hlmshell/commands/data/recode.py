@@ -10,19 +10,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from hlmshell.commands.data.generate import insert_column
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import row_mask
-from hlmshell.lang.syntax import parse_syntax
 from hlmshell.render import Text
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 _NUM = r"(?:-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\.[a-z]?|min|max)"
 
@@ -124,18 +124,16 @@ def _split(anything: str) -> tuple[str, str]:
     return anything[:k], anything[k:]
 
 
-@command("recode", 6, usage="recode varlist (rule) [(rule) ...] [if] [in] [, generate(newvars) "
-         "prefix(str)]")
-def recode(session: Session, cmd: Command) -> Text:
+@command("RECode", "anything [if] [in] [, GENerate(string) PREfix(string) copyrest]")
+def recode(session: Session, args: Args) -> Text:
     """Recode categorical variables."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    spec, rules_text = _split(syn.anything)
+    import pandas as pd
+
+    from hlmshell.lang.expr import row_mask
+
+    spec, rules_text = _split(args.anything)
     names = varlist.expand(session.variables, spec)
-    opts = syn.options
-    gen = opts.take_arg("generate", 3)
-    prefix = opts.take_arg("prefix", 3)
-    copyrest = opts.take("copyrest")
-    opts.finish()
+    gen, prefix, copyrest = args.generate, args.prefix, args.copyrest
     if gen is not None and prefix is not None:
         raise StataError("generate() and prefix() may not be combined", 198)
     targets = names
@@ -152,7 +150,7 @@ def recode(session: Session, cmd: Command) -> Text:
     for n in names:
         if session.is_string(n):
             raise StataError(f"{n} not numeric", 108)
-    mask = row_mask(session, syn.if_, syn.in_)
+    mask = row_mask(session, args.if_, args.in_)
     data = session.data.copy()
     notes = []
     for name, target in zip(names, targets):
@@ -162,7 +160,7 @@ def recode(session: Session, cmd: Command) -> Text:
                                                                                    math.nan)
         recoded = apply_rules(values, parse_rules(rules_text, lo, hi))
         if new_vars:
-            base = values if copyrest or not (syn.if_ or syn.in_) else np.full(len(values), np.nan)
+            base = values if copyrest or not (args.if_ or args.in_) else np.full(len(values), np.nan)
             result = np.where(mask, recoded, base)
             differ = (result != values) & ~(np.isnan(result) & np.isnan(values))
             data = insert_column(data, target, pd.Series(result))

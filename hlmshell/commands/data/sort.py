@@ -3,42 +3,41 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hlmshell.commands.data.generate import insert_column
-from hlmshell.data import storage
-from hlmshell.data.sorting import sort_order
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.lang.command import Command
-from hlmshell.lang.syntax import parse_syntax
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
-@command("sort", 2, usage="sort varlist [in] [, stable]")
-def sort(session: Session, cmd: Command) -> None:
-    """Sort the data in ascending order of varlist (always stable here)."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    syn.options.take("stable")
-    syn.options.finish()
-    if cmd.by:
-        raise StataError("sort may not be combined with by", 190)
-    if syn.if_ is not None:
-        raise StataError("if not allowed", 101)
-    keys = varlist.expand(session.variables, syn.anything)
+@command("SOrt", "varlist [in] [, stable]")
+def sort(session: Session, args: Args) -> None:
+    """Sort the data in ascending order of varlist.
+
+    Every sort here is stable (ties keep their order), which is what ``stable`` asks for.
+    """
+    from hlmshell.data.sorting import sort_order
+
+    keys = args.varlist
     data = session.data
-    if syn.in_ is not None:
+    if args.in_ is not None:
         from hlmshell.lang.expr import row_mask
-        rows = np.flatnonzero(row_mask(session, None, syn.in_))
+
+        rows = np.flatnonzero(row_mask(session, None, args.in_))
         part = data.iloc[rows].reset_index(drop=True)
         order = np.arange(len(data))
         order[rows] = rows[sort_order(part, keys)]
-        session.set_data(data.iloc[order].reset_index(drop=True))
+        session.set_data(data.iloc[order])
         session.sortedby = []
         return None
-    session.set_data(data.iloc[sort_order(data, keys)].reset_index(drop=True))
+    session.set_data(data.iloc[sort_order(data, keys)])        # the index keeps the keys
     session.sortedby = list(keys)
     return None
 
@@ -46,19 +45,13 @@ def sort(session: Session, cmd: Command) -> None:
 _GSORT_TERM = re.compile(r"^([+-]?)(\S+)$")
 
 
-@command("gsort", 5, usage="gsort [+|-]varname [[+|-]varname ...] [, generate(newvar) mfirst]")
-def gsort(session: Session, cmd: Command) -> None:
+@command("gsort", "anything [, Generate(name) MFirst stable]")
+def gsort(session: Session, args: Args) -> None:
     """Sort in ascending (+) or descending (-) order; missing values last unless mfirst."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    mfirst = syn.options.take("mfirst", 2)
-    gen = syn.options.take_arg("generate", 1)
-    syn.options.take("stable")
-    syn.options.finish()
-    if cmd.by:
-        raise StataError("gsort may not be combined with by", 190)
-    if syn.if_ is not None or syn.in_ is not None:
-        raise syntax_error()
-    text = re.sub(r"([+-])\s+", r"\1", syn.anything)
+    from hlmshell.data import storage
+    from hlmshell.data.sorting import sort_order
+
+    text = re.sub(r"([+-])\s+", r"\1", args.anything)
     keys: list[str] = []
     desc: list[bool] = []
     for word in text.split():
@@ -70,10 +63,11 @@ def gsort(session: Session, cmd: Command) -> None:
             desc.append(m.group(1) == "-")
     if not keys:
         raise StataError("varlist required", 100)
+    gen = args.generate
     if gen:
         varlist.new_name(session.variables, gen)
-    order = sort_order(session.data, keys, descending=desc, missing_first=mfirst)
-    data = session.data.iloc[order].reset_index(drop=True)
+    order = sort_order(session.data, keys, descending=desc, missing_first=args.mfirst)
+    data = session.data.iloc[order]
     if gen:
         codes = data[keys].astype(object).where(data[keys].notna(), None)
         change = np.ones(len(data), dtype=bool)

@@ -6,14 +6,18 @@ Saved results are those of the last variable, in Stata's order: r(N) r(sum_w) r(
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from hlmshell.errors import StataError
-from hlmshell.lang.declaration import Args
-from hlmshell.lang.expr import row_mask
 from hlmshell.results.data import SummaryDetail, SummaryRow, SummaryTable
+from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Results, Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
 
@@ -87,6 +91,8 @@ def _scalars(stats: dict[str, float]) -> dict[str, float]:
          byable="recall")
 def summarize(session: Session, args: Args) -> list | None:
     """Summary statistics: observations, mean, standard deviation, minimum and maximum."""
+    from hlmshell.lang.expr import row_mask
+
     if args.detail and args.meanonly:
         raise StataError("options meanonly and detail may not be combined", 198)
     rows = row_mask(session, args.if_, args.in_)

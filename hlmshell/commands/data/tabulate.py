@@ -5,21 +5,19 @@ Stata's r(): r(N) and r(r) (number of rows), plus r(c) for a two-way table.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
-from hlmshell.data.sorting import apply_by, by_variables
-from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import column_values, row_mask
-from hlmshell.lang.syntax import parse_syntax
-from hlmshell.lang.varlist import expand, new_name
+import numpy as np
+
+from hlmshell.errors import StataError
 from hlmshell.render import Text
-from hlmshell.render.data import value_text
-from hlmshell.render.datacmds import by_header
 from hlmshell.results.data import OneWayTable, TwoWayTable
+from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Results, Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
 def _levels(values: np.ndarray, keep_missing: bool) -> tuple[list, np.ndarray]:
@@ -47,46 +45,36 @@ def _title(session: Session, name: str) -> str:
     return session.var_labels.get(name) or name
 
 
-@command("tabulate", 2, usage="tabulate varname [if] [in] [, generate(stub) missing]\n"
-                              "tabulate varname1 varname2 [if] [in] [, missing]")
-def tabulate(session: Session, cmd: Command) -> list:
+@command("TAbulate", "varlist(max=2) [if] [in] [, Missing GENerate(name)]",
+         byable="recall")
+def tabulate(session: Session, args: Args) -> OneWayTable | TwoWayTable | Text:
     """One- and two-way tables of frequencies."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    missing = syn.options.take("missing", 1)
-    stub = syn.options.take_arg("generate", 3)
-    syn.options.finish()
-    if syn.using is not None:
-        raise syntax_error()
-    if stub is not None and cmd.by:
+    from hlmshell.lang.expr import column_values, row_mask
+
+    by_group = session.by_rows is not None
+    stub = args.generate
+    if stub is not None and by_group:
         raise StataError("option generate() may not be combined with by", 190)
-    groups = apply_by(session, cmd)
-    names = expand(session.variables, syn.anything)
-    if len(names) > 2:
-        raise StataError("too many variables specified", 103)
+    names = args.varlist
     if len(names) == 2 and stub is not None:
         raise StataError("option generate() not allowed with two variables", 198)
-    rows = row_mask(session, syn.if_, syn.in_, groups=groups)
+    rows = row_mask(session, args.if_, args.in_)
     table = _two_way if len(names) == 2 else _one_way
-    if groups is None:
-        shown = [table(session, names, rows, missing)]
-        if stub is not None:
-            _generate(session, stub, names[0], column_values(session.data, names[0]),
-                      shown[0].values, missing)
-        return shown
-    shown, by = [], by_variables(session, cmd)
-    for gid in np.unique(groups):
-        members = groups == gid
-        shown.append(by_header(session, by, int(np.flatnonzero(members)[0])))
-        try:
-            shown.append(table(session, names, rows & members, missing))
-        except StataError as err:
-            if err.rc != 2000:
-                raise
-            shown.append(Text("no observations"))
+    try:
+        shown = table(session, names, rows, args.missing)
+    except StataError as err:
+        if err.rc != 2000 or not by_group:
+            raise
+        return Text("no observations")      # an empty by-group: the others are still tabulated
+    if stub is not None:
+        _generate(session, stub, names[0], column_values(session.data, names[0]), shown.values,
+                  args.missing)
     return shown
 
 
 def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool) -> OneWayTable:
+    from hlmshell.lang.expr import column_values
+
     name = names[0]
     distinct, codes = _levels(column_values(session.data, name)[rows], missing)
     if not len(codes):
@@ -97,6 +85,8 @@ def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool
 
 
 def _two_way(session: Session, names: list[str], rows: np.ndarray, missing: bool) -> TwoWayTable:
+    from hlmshell.lang.expr import column_values
+
     a = column_values(session.data, names[0])[rows]
     b = column_values(session.data, names[1])[rows]
     a_ok = np.ones(len(a), bool) if missing else (a != "" if a.dtype == object else ~np.isnan(a))
@@ -121,6 +111,11 @@ def _generate(session: Session, stub: str, name: str, values: np.ndarray, distin
     Observations outside if/in still get 0/1; those where ``name`` is missing get missing unless the
     missing values were tabulated.
     """
+    import pandas as pd
+
+    from hlmshell.lang.varlist import new_name
+    from hlmshell.render.data import value_text
+
     new = [new_name(session.variables, f"{stub}{k + 1}") for k in range(len(distinct))]
     data = session.data.copy()
     labels = dict(session.var_labels)

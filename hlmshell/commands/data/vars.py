@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from hlmshell.data.sorting import apply_by
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.lang.command import Command
-from hlmshell.lang.expr import row_mask
 from hlmshell.lang.scan import unquote
-from hlmshell.lang.syntax import parse_syntax
 from hlmshell.render import Text
 from hlmshell.shell.registry import command
-from hlmshell.shell.session import Session
+
+if TYPE_CHECKING:
+    from hlmshell.lang.declaration import Args
+    from hlmshell.shell.session import Session
 
 
-@command("rename", 3, usage="rename oldname newname | rename (old1 old2) (new1 new2)")
-def rename(session: Session, cmd: Command) -> None:
-    """Rename variables."""
-    text = cmd.rest.strip()
+@command("REName", "anything")
+def rename(session: Session, args: Args) -> None:
+    """Rename variables.
+
+    ``rename old new`` or ``rename (old1 old2) (new1 new2)``.
+    """
+    text = args.anything.strip()
     m = re.match(r"^\((.*?)\)\s*\((.*?)\)$", text)
     olds, news = (m.group(1).split(), m.group(2).split()) if m else (text.split()[:1],
                                                                     text.split()[1:])
@@ -45,19 +46,21 @@ def rename(session: Session, cmd: Command) -> None:
     return None
 
 
-@command("label", 3, usage='label variable varname ["label"]')
-def label(session: Session, cmd: Command) -> None:
-    """Label a variable (``label variable``)."""
-    words = cmd.rest.strip().split(None, 2)
-    if not words:
-        raise syntax_error()
-    sub = words[0]
-    if not (len(sub) >= 3 and "variable".startswith(sub)):
-        raise StataError(f"label {sub} not supported", 199)
-    if len(words) < 2:
-        raise syntax_error()
-    name = varlist.resolve(session.variables, words[1])
-    text = unquote(words[2]) if len(words) > 2 else ""
+@command("LAbel", "", subcommand_error="label {word} not supported", subcommand_rc=199)
+def label(session: Session, args: Args) -> None:
+    """Label variables (label variable; value labels are not supported)."""
+    raise syntax_error()
+
+
+@command("LAbel VARiable", "anything")
+def label_variable(session: Session, args: Args) -> None:
+    """Label a variable.
+
+    ``label variable varname ["label"]``; without a label the variable's label is removed.
+    """
+    words = args.anything.split(None, 1)
+    name = varlist.resolve(session.variables, words[0])
+    text = unquote(words[1].strip()) if len(words) > 1 else ""
     if len(text) > 80:
         text = text[:80]
     labels = dict(session.var_labels)
@@ -70,59 +73,72 @@ def label(session: Session, cmd: Command) -> None:
     return None
 
 
-def _drop_or_keep(session: Session, cmd: Command, keep: bool) -> Text | None:
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    syn.options.finish()
-    if syn.if_ is None and syn.in_ is None:
-        if cmd.by:
-            raise StataError(f"{'keep' if keep else 'drop'} varlist may not be combined with by",
-                             190)
-        names = varlist.expand(session.variables, syn.anything)
-        kept = [v for v in session.variables if (v in names) == keep]
-        session.set_data(session.data[kept] if kept else pd.DataFrame())
+def _drop_or_keep(session: Session, args: Args, keep: bool) -> Text | None:
+    from hlmshell.lang.expr import row_mask
+
+    verb = "keep" if keep else "drop"
+    if args.if_ is None and args.in_ is None:
+        if args.by is not None:
+            raise StataError(f"{verb} varlist may not be combined with by", 190)
+        if not args.varlist:
+            raise StataError("varlist required", 100)
+        kept = [v for v in session.variables if (v in args.varlist) == keep]
+        if kept:
+            session.set_data(session.data[kept])
+        else:
+            import pandas as pd
+
+            session.set_data(pd.DataFrame())
         return None
-    if syn.anything:
+    if args.varlist:
         raise syntax_error()
-    groups = apply_by(session, cmd)
-    mask = row_mask(session, syn.if_, syn.in_, groups=groups)
+    groups = None if args.by is None else args.by.ids
+    mask = row_mask(session, args.if_, args.in_, groups=groups)
     selected = mask if keep else ~mask
     deleted = int((~selected).sum())
     if deleted:
-        session.set_data(session.data.loc[selected].reset_index(drop=True))
+        session.set_data(session.data.loc[selected])      # the index keeps the keys
     return Text(f"({deleted:,} observation{'' if deleted == 1 else 's'} deleted)")
 
 
-@command("drop", 4, usage="drop varlist | drop if exp | drop in range")
-def drop(session: Session, cmd: Command) -> Text | None:
-    """Drop variables or observations."""
-    return _drop_or_keep(session, cmd, keep=False)
+@command("drop", "[varlist(default=none)] [if] [in]", byable="onecall")
+def drop(session: Session, args: Args) -> Text | None:
+    """Drop variables or observations.
+
+    ``drop varlist``, ``drop if exp``, ``drop in range [if exp]``; under ``by`` only the
+    observations form.
+    """
+    return _drop_or_keep(session, args, keep=False)
 
 
-@command("keep", 4, usage="keep varlist | keep if exp | keep in range")
-def keep(session: Session, cmd: Command) -> Text | None:
-    """Keep variables or observations."""
-    return _drop_or_keep(session, cmd, keep=True)
+@command("keep", "[varlist(default=none)] [if] [in]", byable="onecall")
+def keep(session: Session, args: Args) -> Text | None:
+    """Keep variables or observations.
+
+    ``keep varlist``, ``keep if exp``, ``keep in range [if exp]``; under ``by`` only the
+    observations form.
+    """
+    return _drop_or_keep(session, args, keep=True)
 
 
-@command("order", 5, usage="order varlist [, first last before(var) after(var)]")
-def order(session: Session, cmd: Command) -> None:
-    """Reorder variables."""
-    syn = parse_syntax(cmd.rest, allow_exp=False)
-    names = varlist.expand(session.variables, syn.anything)
-    opts = syn.options
-    last = opts.take("last")
-    opts.take("first")
-    before = opts.take_arg("before")
-    after = opts.take_arg("after")
-    opts.finish()
+@command("order", "varlist [, first last before(varname) after(varname)]")
+def order(session: Session, args: Args) -> None:
+    """Reorder variables.
+
+    To the front (the default, ``first``), to the end (``last``), or before/after another variable.
+    """
+    placed = [o for o in ("first", "last", "before", "after") if args.options[o]]
+    if len(placed) > 1:
+        raise StataError("only one of first, last, before(), and after() allowed", 198)
+    names = args.varlist
     rest = [v for v in session.variables if v not in names]
-    if before or after:
-        anchor = varlist.resolve(session.variables, before or after)  # type: ignore[arg-type]
+    anchor = args.before or args.after
+    if anchor:
         if anchor in names:
             raise syntax_error()
-        k = rest.index(anchor) + (0 if before else 1)
+        k = rest.index(anchor) + (0 if args.before else 1)
         cols = rest[:k] + names + rest[k:]
     else:
-        cols = rest + names if last else names + rest
+        cols = rest + names if args.last else names + rest
     session.set_data(session.data[cols])
     return None
