@@ -339,6 +339,14 @@ def test_by_list_numbers_observations_within_groups():
     assert rows == {"g = 1": [("2", "20")], "g = 2": [("1", "30"), ("2", "40"), ("3", "50")]}
 
 
+def test_recall_commands_see_n_and_N_within_the_group():
+    sh = Shell(data=pd.DataFrame({"g": [1, 1, 2, 2, 2], "x": [1.0, 2, 3, 4, 5]}))
+    assert [b.strip() for b in _blocks(sh.run("by g: count if _n == 1")).values()] == ["1", "1"]
+    assert [b.strip() for b in _blocks(sh.run("by g: count if _n > 1")).values()] == ["1", "2"]
+    sh.run("by g: summarize x if _n == _N")
+    assert sh.s.r.scalars["mean"] == 5 and sh.s.r.scalars["N"] == 1
+
+
 @pytest.mark.parametrize("line", ["by sector: count in 1/10", "by sector: list id in 1/2",
                                   "by sector: summarize ses in 1/5"])
 def test_in_is_refused_under_by_for_recall_commands(hsb, line):

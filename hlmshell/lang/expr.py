@@ -928,7 +928,9 @@ def row_mask(session: Any, if_: str | None, in_: str | None, *,
              groups: np.ndarray | None = None) -> np.ndarray:
     """The observations selected by ``if exp`` and ``in range`` (Stata's ``in 1/10``, ``in -5/l``).
 
-    ``groups`` evaluates the ``if`` expression within by-groups (``by id: drop if _n > 1``).
+    ``groups`` evaluates the ``if`` expression within by-groups (``by id: drop if _n > 1``); while a
+    byable(recall) command runs on one by-group (``session.by_rows``), ``_n`` and ``_N`` count within
+    that group and only its observations are selected.
     """
     n = session.nobs
     if groups is not None and in_ is not None:
@@ -943,13 +945,15 @@ def row_mask(session: Any, if_: str | None, in_: str | None, *,
                 raise StataError("Obs. nos. out of range", 198)
         mask[:] = False
         mask[first - 1:last] = True
+    by_rows = getattr(session, "by_rows", None)
     if if_ is not None:
+        if groups is None and by_rows is not None:
+            groups = by_rows.astype(np.int64)   # a byable(recall) command's group: _n, _N within it
         value = evaluate(session, if_, groups=groups)
         if _is_str(value):
             raise StataError("type mismatch", 109)
         truth = np.asarray(value, dtype=float) != 0
         mask &= np.broadcast_to(truth, (n,))
-    by_rows = getattr(session, "by_rows", None)
     if by_rows is not None:
         mask &= by_rows
     return mask
