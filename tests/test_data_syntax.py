@@ -7,6 +7,7 @@ gets the groups; otherwise r(190)).  Numbers are checked against pandas on the H
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import sys
@@ -430,6 +431,51 @@ def test_commands_not_byable_are_refused_under_by(hsb, line, name):
     assert out.splitlines() == [f"{name} may not be combined with by", "r(190);"]
     pd.testing.assert_frame_equal(hsb.s.data, before)
     assert hsb.s.preserved is None and not list(hsb.s.cwd.iterdir())
+
+
+# -- bundled data are read-only --------------------------------------------------------------------
+def _digests() -> dict[str, str]:
+    """The bundled files these tests try to overwrite, by content."""
+    return {name: hashlib.sha256((BUNDLED / name).read_bytes()).hexdigest()
+            for name in ("hsb.dta", "hsb2.dta", "exam.csv")}
+
+
+def test_save_refuses_to_overwrite_the_bundled_data(tmp_path):
+    before = _digests()
+    sh = Shell(cwd=tmp_path)
+    sh.run("use hsb")
+    sh.run("gen extra = 1")
+    shown = str(BUNDLED / "hsb.dta")
+    refusal = [f"file {shown} is read-only; cannot be modified or erased", "r(608);"]
+    assert sh.run("save, replace", rc=608).splitlines() == refusal
+    assert sh.run("save", rc=608).splitlines() == refusal
+    assert sh.run(f'save "{BUNDLED / "hsb"}", replace', rc=608).splitlines() == refusal
+    assert sh.run(f"save {BUNDLED / 'new'}", rc=608).splitlines() == [
+        f"file {BUNDLED / 'new.dta'} is read-only; cannot be modified or erased", "r(608);"]
+    assert sh.s.changed and sh.s.filename == shown         # nothing happened
+    assert _digests() == before and not (BUNDLED / "new.dta").exists()
+    # with an explicit name the working directory gets the file, as usual
+    assert sh.run("save hsb, replace").splitlines() == ["(file hsb.dta not found)",
+                                                         "file hsb.dta saved"]
+    assert sh.s.filename == str(tmp_path / "hsb.dta") and not sh.s.changed
+    assert "extra" in pd.read_stata(tmp_path / "hsb.dta").columns
+    assert sh.run("save, replace").splitlines() == ["file " + str(tmp_path / "hsb.dta") + " saved"]
+    assert _digests() == before
+
+
+def test_a_relative_path_into_the_bundled_folder_is_refused_too(tmp_path):
+    before = _digests()
+    sh = Shell(cwd=BUNDLED.parent)
+    sh.run("use hsb2")
+    assert sh.run("save data/hsb2, replace", rc=608).splitlines() == [
+        "file data/hsb2.dta is read-only; cannot be modified or erased", "r(608);"]
+    inside = Shell(cwd=BUNDLED)
+    inside.run("use hsb2")
+    assert inside.run("save hsb2, replace", rc=608).splitlines() == [
+        "file hsb2.dta is read-only; cannot be modified or erased", "r(608);"]
+    assert sh.run("export delimited using data/exam.csv, replace", rc=608).splitlines() == [
+        "file data/exam.csv is read-only; cannot be modified or erased", "r(608);"]
+    assert _digests() == before
 
 
 # -- start-up: the data commands import neither pandas nor scipy --------------------------------

@@ -2,9 +2,10 @@
 
 ``use hsb`` looks for ``hsb.dta``: first relative to the session's working directory (an explicit path
 is taken as typed), then in the ``data/`` directory shipped next to the package, so the bundled HSB
-files load from anywhere.  ``.dta`` files are read with pandas: numeric storage is kept as stored
-(``float`` values are promoted to float64 without rounding further), string variables stay strings,
-and variable labels come back as a dict.
+files load from anywhere; they are read-only (nothing is ever written into that directory).
+``.dta`` files are read with pandas: numeric storage is kept as stored (``float`` values are
+promoted to float64 without rounding further), string variables stay strings, and variable labels
+come back as a dict.
 """
 
 from __future__ import annotations
@@ -55,11 +56,27 @@ def find_input(cwd: Path, name: str, ext: str = ".dta") -> tuple[Path, str]:
 
 
 def output_path(cwd: Path, name: str, ext: str = ".dta") -> tuple[Path, str]:
-    """Where ``save name`` writes, and the name Stata shows for it."""
+    """Where ``save name`` writes, and the name Stata shows for it.
+
+    A path into the bundled data directory is refused as Stata refuses a read-only file, r(608):
+    ``use hsb`` then ``save, replace`` must not change the installed package.
+    """
     shown = with_extension(name, ext)
     if not shown:
         raise StataError("invalid file specification", 198)
-    return user_path(cwd, shown), shown
+    path = user_path(cwd, shown)
+    if is_bundled(path):
+        raise StataError(f"file {shown} is read-only; cannot be modified or erased", 608)
+    return path, shown
+
+
+def is_bundled(path: Path) -> bool:
+    """Whether ``path`` (once links and ``..`` are resolved) lies in the bundled data directory."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        resolved = path.absolute()
+    return resolved == BUNDLED or BUNDLED in resolved.parents
 
 
 # -- .dta ------------------------------------------------------------------------------------------
