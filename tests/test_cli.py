@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from conftest import reference_log, split_log
-from hlmshell.shell import registry as commands
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.session import Session
@@ -236,8 +235,7 @@ def test_help_for_every_command():
         out, page = capture_output()
         s2 = Session(out=out)
         assert run_line(s2, f"help {name}") == 0
-        usage = spec.legacy_usage if spec.legacy else spec.usage()
-        assert usage.splitlines()[0] in page.getvalue() and spec.summary in page.getvalue()
+        assert spec.usage().splitlines()[0] in page.getvalue() and spec.summary in page.getvalue()
     for prefix in ("capture", "quietly", "by"):
         assert run_line(s, f"help {prefix}") == 0
 

@@ -98,12 +98,12 @@ def test_every_data_command_is_declared_with_its_by_rule():
     registry = Registry.standard()
     for name, byable in BYABLE.items():
         spec = registry.lookup(name)
-        assert spec.name == name and not spec.legacy, name
+        assert spec.name == name, name
         assert spec.byable == byable, name
     for (parent, sub), byable in SUBCOMMANDS.items():
         owner = registry.lookup(parent)
         spec = owner.subcommands.get(sub)
-        assert spec is not None and not spec.legacy and spec.fn is not None, (parent, sub)
+        assert spec is not None and spec.fn is not None, (parent, sub)
         assert spec.byable == byable, (parent, sub)
 
 

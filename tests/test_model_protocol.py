@@ -137,7 +137,7 @@ def test_b_and_lincom_read_the_same_names(sh):
 
 
 # -- options: implemented or refused -----------------------------------------------------------
-@pytest.mark.parametrize("option", ["dfmethod(kroger)", "emiterate(5)", "emtolerance(1e-5)",
+@pytest.mark.parametrize("option", ["emiterate(5)", "emtolerance(1e-5)",
                                     "emonly", "emlog", "emdots", "difficult", "matlog", "nosuch"])
 def test_options_mixed_does_not_have_are_refused(sh, option):
     shown = option if "(" not in option else option.split("(")[0] + "()"

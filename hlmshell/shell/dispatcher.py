@@ -113,9 +113,6 @@ def execute(session: Session, line: str) -> None:
     if quiet:
         session.out.quiet += 1
     try:
-        if spec.legacy:          # TRANSITION: parses its own text
-            show(session, spec.fn(session, cmd))
-            return
         spec, rest = _subcommand(spec, cmd.rest)
         if spec.requires is not None and not spec.requires(session):
             owner = session.commands.lookup(spec.parent or spec.name)

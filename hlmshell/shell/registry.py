@@ -49,8 +49,7 @@ class CommandSpec:
     subcommand_rc: int = 198
     otherwise: bool = False                     # text that is no subcommand goes to fn (matrix A = ...)
     requires: Callable[[Any], bool] | None = None   # a subcommand only for some results (estat icc)
-    legacy: bool = False                        # TRANSITION: fn(session, cmd) parses cmd.rest itself
-    legacy_usage: str = ""
+    block: bool = False                         # takes the block its line opens (foreach ... {)
 
     @property
     def name(self) -> str:
@@ -80,10 +79,10 @@ class CommandSpec:
 _DECLARED: list[CommandSpec] = []
 
 
-def command(name: str, syntax: str | int = "", *, byable: str | None = None,
+def command(name: str, syntax: str = "", *, byable: str | None = None,
             aliases: tuple[str, ...] = (), subcommand_error: str | None = None,
             subcommand_rc: int = 198, requires: Callable[[Any], bool] | None = None,
-            otherwise: bool = False, usage: str | None = None) -> Callable[[CommandFn], CommandFn]:
+            otherwise: bool = False, block: bool = False) -> Callable[[CommandFn], CommandFn]:
     """Declare ``fn(session, args)`` as command ``name`` with the syntax ``syntax``.
 
     For a command with subcommands: ``subcommand_error`` (with ``{word}``) and ``subcommand_rc`` are
@@ -91,24 +90,13 @@ def command(name: str, syntax: str | int = "", *, byable: str | None = None,
     not a subcommand (``matrix A = ...`` beside ``matrix list A``), without it only when there is no
     word at all (``estimates`` alone).  ``requires(session)`` limits a subcommand to some results
     (``estat icc`` after multilevel models); elsewhere it is the parent's unknown-subcommand error.
-    ``summary`` (for ``help``) is the first line of the function's docstring.
+    ``summary`` (for ``help``) is the first line of the function's docstring.  With ``block`` the
+    command takes the block its line opens (``foreach x in a b {`` ... ``}``) as ``args.block``.
     """
-    if isinstance(syntax, int) or usage is not None:          # TRANSITION: old-style declaration
-        minlen = syntax if isinstance(syntax, int) and syntax else len(name)
-
-        def legacy(fn: CommandFn) -> CommandFn:
-            summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-            spec = CommandSpec(Pattern(name, minlen), parse_declaration("anything"), fn, summary,
-                               "onecall", aliases, legacy=True, legacy_usage=usage or name)
-            _DECLARED.append(spec)
-            return fn
-
-        return legacy
-
     def register(fn: CommandFn) -> CommandFn:
         _DECLARED.append(make_spec(name, syntax, fn, byable=byable, aliases=aliases,
                                    subcommand_error=subcommand_error, subcommand_rc=subcommand_rc,
-                                   requires=requires, otherwise=otherwise))
+                                   requires=requires, otherwise=otherwise, block=block))
         return fn
 
     return register
@@ -117,7 +105,7 @@ def command(name: str, syntax: str | int = "", *, byable: str | None = None,
 def make_spec(name: str, syntax: str, fn: CommandFn, *, byable: str | None = None,
               aliases: tuple[str, ...] = (), subcommand_error: str | None = None,
               subcommand_rc: int = 198, requires: Callable[[Any], bool] | None = None,
-              otherwise: bool = False) -> CommandSpec:
+              otherwise: bool = False, block: bool = False) -> CommandSpec:
     """The spec :func:`command` declares (also for building a registry by hand, in tests)."""
     if byable not in BYABLE:
         raise ValueError(f"byable must be one of {BYABLE}")
@@ -125,7 +113,7 @@ def make_spec(name: str, syntax: str, fn: CommandFn, *, byable: str | None = Non
     summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
     spec = CommandSpec(Pattern.parse(words[-1]), parse_declaration(syntax), fn, summary, byable,
                        aliases, parent=Pattern.parse(words[0]).name if len(words) > 1 else None,
-                       requires=requires, otherwise=otherwise)
+                       requires=requires, otherwise=otherwise, block=block)
     if subcommand_error is not None:
         spec.subcommand_error, spec.subcommand_rc = subcommand_error, subcommand_rc
     return spec

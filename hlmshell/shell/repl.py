@@ -129,7 +129,7 @@ class ShellCompleter(Completer):
         except StataError:
             return "words", []
         rest = cmd.rest + before[len(head.rstrip()):]   # parse_command strips the end's blanks
-        if spec.name == "help" and not spec.legacy:
+        if spec.name == "help":
             return "words", self._help_topic(rest)
         if len(spec.subcommands):
             m = re.match(r"\s*([A-Za-z0-9_]*)", rest)
@@ -141,10 +141,6 @@ class ShellCompleter(Completer):
                 spec, rest = sub, after
             elif not spec.otherwise:
                 return "words", []
-        if spec.legacy:     # TRANSITION: old-style commands declare nothing; variables as before
-            if _after_keyword(rest) == "using":
-                return "file", ""
-            return "words", self.session.variables
         return self._declared(spec.declaration, rest)
 
     def _command_names(self) -> list[str]:
@@ -308,6 +304,7 @@ def run_typed(session: Session, text: str) -> int | None:
 
 def run_repl(session: Session, *, banner: bool = True, **prompt_kwargs) -> int:
     """The read-eval-print loop; returns the exit status (0, or ``exit #``)."""
+    session.interactive = True
     if banner:
         session.out.emit(BANNER)
     prompt = make_prompt(session, **prompt_kwargs)

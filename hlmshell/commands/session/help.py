@@ -45,8 +45,6 @@ def _runs_alone(spec: CommandSpec) -> bool:
 
 def syntax_lines(spec: CommandSpec) -> list[str]:
     """The syntax lines of ``help``: the command's, or one per subcommand (``spec.usage()``)."""
-    if spec.legacy:         # TRANSITION: old-style commands carry their usage text
-        return spec.legacy_usage.splitlines()
     lines = spec.usage().splitlines()
     if len(spec.subcommands) and spec.fn is not None and not _runs_alone(spec):
         lines = lines[1:]       # ``return`` alone is no command: only its subcommands
@@ -80,8 +78,6 @@ def _option_block(decl: Declaration, indent: str) -> list[str]:
 
 def option_lines(spec: CommandSpec) -> list[str]:
     """The options of the command, and of each subcommand under its syntax."""
-    if spec.legacy:
-        return []
     subs = _subcommands(spec)
     if not subs:
         return _option_block(spec.declaration, "    ")
