@@ -13,6 +13,7 @@ stays right whatever is done to the data afterwards.  The data frame itself alwa
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,21 @@ if TYPE_CHECKING:
 
 
 RESTORED_ON_ERROR = ("_data", "_keys", "filename", "changed", "var_labels", "e", "r", "estimates",
-                     "matrices", "scalars", "preserved", "sortedby")
+                     "matrices", "scalars", "preserved", "sortedby", "graphs", "graph_scheme",
+                     "graphics", "globals", "locals", "programs", "s")
+
+
+@dataclass
+class Frame:
+    """What belongs to the running do-file or program (the prompt's own at the top level): its local
+    macros, its temporary objects, and for a program its class and pending r() results."""
+
+    locals: dict[str, str] = field(default_factory=dict)
+    temporaries: list[tuple[str, str]] = field(default_factory=list)   # (var|name|file, name)
+    klass: str | None = None        # None outside programs; "", "rclass", "eclass", "sclass"
+    returns: Results | None = None  # an rclass program's r(), posted when it ends
+    loops: int = 0                  # loops running in this frame (for ``continue``)
+    if_outcome: bool | None = None  # the last ``if``: whether a branch ran (for ``else``)
 
 
 class Session:
@@ -53,8 +68,29 @@ class Session:
         self.cwd = cwd if cwd is not None else Path.cwd()
         self.registry = registry        # the commands (a Registry); the standard one unless given
         self.by_rows: np.ndarray | None = None   # the by-group a byable(recall) command runs on
+        self.globals: dict[str, str] = {}
+        self.frame = Frame()
+        self.programs: dict[str, Any] = {}      # user programs (``program define``) by name
+        self.s: dict[str, str] = {}             # s() results (``sreturn local``)
+        self.version = "18.0"                   # ``version #``
+        self.varabbrev = True                   # ``set varabbrev``
+        self.linesize: int | None = None        # ``set linesize``: echoed lines wrap at it
+        self.temp_count = 0                     # temporary names given out (``tempvar``...)
+        self.graphs: dict[str, Any] = {}         # graphs in memory by name; the last is the current
+        self.graph_scheme = "stcolor"            # ``set scheme``
+        self.graphics = True                     # ``set graphics on|off``: show new graphs
+        self.interactive = False                 # at the prompt (the REPL sets it)
         if data is not None:
             self.set_data(data, changed=False, new=True)
+
+    @property
+    def locals(self) -> dict[str, str]:
+        """The local macros of the running do-file or program."""
+        return self.frame.locals
+
+    @locals.setter
+    def locals(self, value: dict[str, str]) -> None:
+        self.frame.locals = value
 
     @property
     def commands(self) -> Any:
@@ -77,7 +113,8 @@ class Session:
             self._data = pd.DataFrame()
         return self._data
 
-    def set_data(self, data: "pd.DataFrame", *, changed: bool = True, new: bool = False) -> None:
+    def set_data(self, data: "pd.DataFrame", *, changed: bool = True, new: bool = False,
+                 keys: np.ndarray | None = None) -> None:
         """Install a new data frame (commands build it completely before calling this).
 
         The frame's index says where each row came from, so that observation keys follow the rows:
@@ -86,13 +123,16 @@ class Session:
         same rows in the same order, followed by new ones when m is larger (``set obs``, ``append``
         with ``ignore_index``) and fresh rows when it is smaller.  ``new`` marks another dataset
         (``use``, ``import``): every observation gets a fresh key, so an earlier e(sample) matches none.
+        ``keys`` gives the keys outright (``restore`` brings back the observations ``preserve`` kept).
         """
         import pandas as pd
 
         n_old, m = len(self._keys), len(data)
         index = data.index
         plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
-        if new or (plain and m < n_old):
+        if keys is not None:
+            keys = np.asarray(keys, dtype=np.int64).copy()
+        elif new or (plain and m < n_old):
             keys = self._fresh(m)
         elif plain:
             keys = np.concatenate([self._keys, self._fresh(m - n_old)])

@@ -190,8 +190,9 @@ def restore(session: Session, args: Args) -> None:
         raise StataError("nothing to restore", 622)
     data, labels, filename, changed, keys, sortedby = session.preserved
     if not args.options["not"]:
-        _install(session, data, labels, filename, changed=changed)
-        session._keys = keys.copy()      # the same observations again: e(sample) still finds them
+        # the same observations again, so an earlier e(sample) still finds them
+        session.set_data(data, changed=changed, keys=keys)
+        session.var_labels, session.filename = dict(labels), filename
         session.sortedby = list(sortedby)
     if not args.preserve:
         session.preserved = None
