@@ -14,10 +14,12 @@ from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num, is_missing
 from hlmshell.render import renders
 from hlmshell.results.data import (
     CorrelationTable,
+    CountResult,
     DescribeTable,
     ListTable,
     MergeReport,
     OneWayTable,
+    ScalarList,
     SummaryDetail,
     SummaryTable,
     TwoWayTable,
@@ -276,4 +278,19 @@ def merge_report(m: MergeReport) -> str:
         lines.append("")
     lines.append("    Matched" + fmt_fc(m.matched, 34) + note(3))
     lines.append(rule)
+    return "\n".join(lines)
+
+
+@renders(CountResult)
+def count_result(obj: CountResult) -> str:
+    return f"  {obj.count:,}"
+
+
+@renders(ScalarList)
+def scalar_list(obj: ScalarList) -> str:
+    """``          min2 = -1.9809999`` (as in Stata's output): name right-aligned, value %10.0g."""
+    lines = []
+    for name, value in obj.items:
+        shown = value if isinstance(value, str) else fmt_g(value, 10).strip()
+        lines.append(f"{name:>14} = {shown}")
     return "\n".join(lines)

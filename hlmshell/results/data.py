@@ -117,3 +117,17 @@ class MergeReport:
     from_using: int
     matched: int
     mergevar: str | None = "_merge"   # None with nogenerate: no ``(_merge==#)`` notes
+
+
+@dataclass(frozen=True)
+class CountResult:
+    """``count``: the number of observations."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class ScalarList:
+    """``scalar list``: name and value per scalar."""
+
+    items: tuple[tuple[str, float | str], ...]

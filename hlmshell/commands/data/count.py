@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hlmshell.render import renders
+from hlmshell.results.data import CountResult
 from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:
     from hlmshell.lang.declaration import Args
     from hlmshell.shell.session import Session
-
-
-@dataclass
-class CountResult:
-    count: int
-
-
-@renders(CountResult)
-def _render(obj: CountResult) -> str:
-    return f"  {obj.count:,}"
 
 
 @command("COUnt", "[if] [in]", byable="recall")

@@ -22,6 +22,7 @@ from hlmshell.commands.postestimation.estnames import (
     scalar,
 )
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.inference.ic import aic, bic
 from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.numfmt import fmt_num
@@ -183,14 +184,15 @@ def _format(given: str | None) -> tuple[bool, str | None]:
 
 
 def _table_stat(e, stat: str) -> float | None:
-    if stat in ("aic", "bic", "rank"):
-        rank = rank_of_v(e)
-        ll, N = scalar(e, "ll"), scalar(e, "N")
-        if stat == "rank":
-            return rank
-        if ll is None or (stat == "bic" and (N is None or N <= 0)):
-            return None
-        return -2 * ll + (2 * rank if stat == "aic" else float(np.log(N)) * rank)
+    """A statistic row of ``estimates table``: e(name), or aic/bic/rank with rank(e(V)) parameters
+    (``estimates table`` counts parameters as Stata's does, not by e(df_ic) as ``estat ic``)."""
+    rank = rank_of_v(e)
+    if stat == "rank":
+        return rank
+    if stat == "aic":
+        return aic(scalar(e, "ll"), rank)
+    if stat == "bic":
+        return bic(scalar(e, "ll"), rank, scalar(e, "N"))
     return scalar(e, stat) if stat in e.scalars else None
 
 

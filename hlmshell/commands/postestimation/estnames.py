@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from hlmshell.errors import StataError
+from hlmshell.inference.ic import aic, bic
 from hlmshell.results.postest import ICRow
 from hlmshell.results.stored import EResults, StataMatrix
 from hlmshell.shell.session import Session
@@ -118,6 +119,5 @@ def ic_row(name: str, e: EResults, *, n: float | None = None, df: float | None =
     N = n if n is not None else (scalar(e, "N_ic") if "N_ic" in e.scalars else scalar(e, "N"))
     ll = scalar(e, "ll")
     k = df if df is not None else model_df(e)
-    aic = None if ll is None else -2 * ll + 2 * k
-    bic = None if ll is None or N is None or N <= 0 else -2 * ll + math.log(N) * k
-    return ICRow(name=name, N=N, ll0=scalar(e, "ll_0"), ll=ll, df=k, aic=aic, bic=bic)
+    return ICRow(name=name, N=N, ll0=scalar(e, "ll_0"), ll=ll, df=k, aic=aic(ll, k),
+                 bic=bic(ll, k, N))

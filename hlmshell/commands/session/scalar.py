@@ -9,7 +9,7 @@ from __future__ import annotations
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args
-from hlmshell.render.datacmds import ScalarList
+from hlmshell.results.data import ScalarList
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
@@ -48,7 +48,7 @@ def _list(session: Session, names: list[str]) -> ScalarList:
     for n in chosen:
         if n not in session.scalars:
             raise StataError(f"scalar {n} not found", 111)
-    return ScalarList([(n, session.scalars[n]) for n in chosen])
+    return ScalarList(tuple((n, session.scalars[n]) for n in chosen))
 
 
 @command("SCAlar LIst", "[namelist]")
