@@ -9,7 +9,7 @@ coefficients) on any data, through the model's design, which re-evaluates on new
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -73,3 +73,14 @@ class FittedModel(Protocol):
 
 def statistic(model: FittedModel, name: str) -> Statistic | None:
     return next((s for s in model.statistics if s.name == name), None)
+
+
+def small_sample(model: FittedModel) -> Any:
+    """The model's small-sample inference, or None for large-sample z and chi2.
+
+    A model fitted with a denominator-degrees-of-freedom method (``mixed, dfmethod()``) carries an
+    ``hlmshell.inference.ddf.SmallSample`` as ``small_sample``: ``lincom(w)`` gives the variance and
+    degrees of freedom of any linear combination w'b and ``test(R, r, b)`` the F test of R b = r
+    (weights over e(b)).  Models without it are large-sample (``regress`` has ``df_resid``).
+    """
+    return getattr(model, "small_sample", None)

@@ -9,6 +9,7 @@ row's group by the values of the level variables, so they do not depend on the r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ class MixedModel:
     design: Design
     structure: Structure
     fit: LMMFit
+    small_sample: Any = None     # inference.ddf.SmallSample with dfmethod() (protocol.small_sample)
 
     # -- the protocol -----------------------------------------------------------------------
     kind = "multilevel"
