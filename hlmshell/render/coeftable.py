@@ -13,6 +13,8 @@ the caller's choice: give it as a plain row.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.numfmt import fmt_f, fmt_g
 from hlmshell.render import renders
@@ -57,8 +59,13 @@ def _spaced_after(term: str, rows: list[CoefRow]) -> bool:
 
 
 def _width(table: CoefTable) -> int:
+    return row_width((*table.rows, *(r for _, rows in table.equations for r in rows)))
+
+
+def row_width(rows) -> int:
+    """The left column's width for these rows (12, widened to the longest label, at most 32)."""
     longest = DEFAULT_WIDTH
-    for row in (*table.rows, *(r for _, rows in table.equations for r in rows)):
+    for row in rows:
         if row.term:
             longest = max(longest, len(row.term), len(row.label) + 2)
         else:
@@ -81,32 +88,37 @@ def coef_table_lines(table: CoefTable) -> list[str]:
     lines = [
         "-" * (w + 66),
         shorten(table.depvar, w).rjust(w) + " |"
-        + columns_title(" Coefficient  Std. err.      z    P>|z|", table.level, 45),
+        + columns_title(" Coefficient  Std. err.      t    P>|t|" if table.t else
+                        " Coefficient  Std. err.      z    P>|z|", table.level, 45),
         rule,
     ]
     for k, (name, rows) in enumerate(table.equations):
         if k:
             lines.append(rule)
         lines.append(shorten(name, w).ljust(w) + " |")
-        lines += _row_lines(rows, w)
-    lines += _row_lines(table.rows, w)
+        lines += row_lines(rows, w)
+    lines += row_lines(table.rows, w)
     lines.append("-" * (w + 66))
     return lines
 
 
-def _row_lines(rows: tuple[CoefRow, ...], w: int) -> list[str]:
+def row_lines(rows: tuple[CoefRow, ...], w: int,
+               numbers: Callable[[Any], str] | None = None) -> list[str]:
+    """Rows under the left column of width ``w``, factor terms grouped; ``numbers`` gives the text
+    right of the ``|`` (by default the coefficient columns; any row with ``label`` and ``term``)."""
+    numbers = numbers or _numbers
     lines: list[str] = []
     blank = " " * (w + 1) + "|"
     segments = _segments(rows)
     for i, (term, rows) in enumerate(segments):
         if not term:
-            lines.append(shorten(rows[0].label, w).rjust(w) + " |" + _numbers(rows[0]))
+            lines.append(shorten(rows[0].label, w).rjust(w) + " |" + numbers(rows[0]))
             continue
         if i > 0 and lines[-1] != blank:
             lines.append(blank)
         lines.append(shorten(term, w).rjust(w) + " |")
         for row in rows:
-            lines.append(shorten(row.label, w - 2).rjust(w - 1) + "  |" + _numbers(row))
+            lines.append(shorten(row.label, w - 2).rjust(w - 1) + "  |" + numbers(row))
         if _spaced_after(term, rows) and i < len(segments) - 1:
             lines.append(blank)
     return lines

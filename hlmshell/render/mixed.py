@@ -9,10 +9,13 @@ concatenates to Stata's output.  Column positions (1-based, as in Stata's ``_col
 from __future__ import annotations
 
 from hlmshell.lang.abbrev import shorten
-from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g
+from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g, is_missing
 from hlmshell.render import renders
-from hlmshell.render.coeftable import columns_title, render_coef_table
+from hlmshell.render.coeftable import columns_title, render_coef_table, row_lines, row_width
+from hlmshell.render.postest import paragraph
 from hlmshell.results.estimation import (
+    DFSummary,
+    DFTable,
     GroupInfo,
     GroupTable,
     ICCTable,
@@ -101,11 +104,26 @@ def render_header(h: MixedHeader) -> str:
     elif h.groups:
         lines += ["", "Grouping information", *group_table_lines(h.groups), ""]
     ll_label = "Log restricted-likelihood" if h.reml else "Log likelihood"
+    ll_text = f"{ll_label} = {fmt_g(h.ll, 10)}"
+    if h.df is not None:
+        return "\n".join(lines + df_lines(h.df, h.wald_df, ll_text))
     lines += [
         _right("", f"Wald chi2({h.wald_df})", fmt_f(h.wald_chi2, 11, 2)),
-        _right(f"{ll_label} = {fmt_g(h.ll, 10)}", "Prob > chi2", fmt_f(h.wald_p, 11, 4)),
+        _right(ll_text, "Prob > chi2", fmt_f(h.wald_p, 11, 4)),
     ]
     return "\n".join(lines)
+
+
+def df_lines(d: DFSummary, df_m: int, ll_text: str) -> list[str]:
+    """``_xtmixed_display``'s DiDfTable and F lines (values %10.2fc; F %9.2f; ddf %9.2f)."""
+    lines = [_right(f"DF method: {d.title}", "DF:".ljust(14) + "min ", fmt_fc(d.df_min, 11, 2)),
+             " " * 62 + "avg =" + fmt_fc(d.df_avg, 11, 2),
+             " " * 62 + "max =" + fmt_fc(d.df_max, 11, 2)]
+    if not is_missing(d.ddf):
+        return lines + [_right("", f"F({df_m},{fmt_f(d.ddf, 9, 2)})", fmt_f(d.F, 11, 2)),
+                        _right(ll_text, "Prob > F", fmt_f(d.p, 11, 4))]
+    return lines + [" " * 48 + f"F({df_m}, ".ljust(10) + ".  )".ljust(8) + "=" + " " * 5 + ".",
+                    _right(ll_text, "Prob > F", " " * 5 + ".")]
 
 
 # --- random-effects table --------------------------------------------------------------------
@@ -155,6 +173,8 @@ def re_table_lines(t: RETable) -> list[str]:
     lines.append(RULE)
     if t.lr is not None:
         lines += lr_lines(t.lr)
+    for note in t.notes:
+        lines += ["", *paragraph(note)]
     return lines
 
 
@@ -208,4 +228,27 @@ def render_recov(m: RECovMatrix) -> str:
         cells = "".join(" " + fmt_g(m.values[i][j], 9) + " " if j <= i else " " * 11
                         for j in range(k))
         lines.append(shorten(name, 12).rjust(12) + " |" + cells)
+    return "\n".join(lines)
+
+
+# --- estat df --------------------------------------------------------------------------------
+
+@renders(DFTable)
+def render_df_table(t: DFTable) -> str:
+    """"Degrees of freedom" and a coefficient-table-like listing: one column per method, its title
+    right-aligned over %9.0g values (the layout of Stata's ``_matrix_table`` was not available)."""
+    w = row_width(t.rows)
+    widths = [max(len(title) + 2, 11) for title in t.titles]
+
+    def numbers(row) -> str:
+        if row.status:
+            return fmt_g(0.0, widths[0]) + f"  ({row.status})"
+        return "".join(fmt_g(v, 9).rjust(c) for v, c in zip(row.values, widths))
+
+    rule = "-" * (w + 2 + sum(widths))
+    lines = ["", "Degrees of freedom", "", rule,
+             shorten(t.depvar, w).rjust(w) + " |" + "".join(x.rjust(c) for x, c in zip(t.titles, widths)),
+             "-" * (w + 1) + "+" + "-" * sum(widths), *row_lines(t.rows, w, numbers), rule]
+    for note in t.notes:
+        lines += paragraph(note)
     return "\n".join(lines)

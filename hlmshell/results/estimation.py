@@ -49,6 +49,20 @@ class MixedHeader:
     wald_chi2: float | None            # None when only _cons is estimated
     wald_p: float | None
     ll: float
+    df: "DFSummary | None" = None      # small-sample fits: the DF block and F(df_m, ddf) for chi2
+
+
+@dataclass(frozen=True)
+class DFSummary:
+    """``DF method: Kenward-Roger`` with the DF min/avg/max, and the model's F test."""
+
+    title: str
+    df_min: float
+    df_avg: float
+    df_max: float
+    F: float                          # NaN when only _cons is estimated
+    ddf: float
+    p: float
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,7 @@ class CoefTable:
     rows: tuple[CoefRow, ...]
     level: float = 95.0
     equations: tuple[tuple[str, tuple[CoefRow, ...]], ...] = ()
+    t: bool = False                   # t and P>|t| (small-sample) instead of z and P>|z|
 
 
 @dataclass(frozen=True)
@@ -129,6 +144,7 @@ class RETable:
     residual: tuple[REParam, ...]        # usually one row, ``var(Residual)``
     lr: LRTestVsLinear | None = None     # None: nolrtest / not applicable
     level: float = 95.0
+    notes: tuple[str, ...] = ()          # paragraphs after the table, each after a blank line
 
 
 @dataclass(frozen=True)
@@ -175,3 +191,24 @@ class GroupTable:
     """``estat group``: groups and observations per group at each level, outermost first."""
 
     groups: tuple[GroupInfo, ...]
+
+
+@dataclass(frozen=True)
+class DFRow:
+    """One fixed effect of ``estat df``: its label (grouped under ``term`` as in the coefficient
+    table), one df per method, or a status ("omitted", "empty")."""
+
+    label: str
+    values: tuple[float, ...] = ()
+    term: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class DFTable:
+    """``estat df``: "Degrees of freedom", a column per method, notes after the table."""
+
+    depvar: str
+    titles: tuple[str, ...]
+    rows: tuple[DFRow, ...]
+    notes: tuple[str, ...] = ()

@@ -14,12 +14,14 @@ if TYPE_CHECKING:
 
 
 def coef_rows(design: "Design", beta: np.ndarray, V: np.ndarray, level: float, *,
-              df: float | None = None, baselevels: bool = False) -> tuple[CoefRow, ...]:
+              df: float | np.ndarray | None = None, baselevels: bool = False
+              ) -> tuple[CoefRow, ...]:
     """Rows in Stata's layout: base levels hidden (unless ``baselevels``), factor terms grouped.
 
     A factor main effect with a single row prints compactly (``1.sector``); interaction levels always
     print under their term (``sector#c.ses`` / ``1``), as in Stata.  ``df`` gives t statistics
-    (regress); without it they are z statistics (mixed).
+    (regress: one df; mixed with dfmethod(): one per estimable coefficient); without it they are
+    z statistics (mixed).
     """
     visible = [c for c in design.columns if baselevels or not c.base]
     shown: dict[str, int] = {}
@@ -37,7 +39,8 @@ def coef_rows(design: "Design", beta: np.ndarray, V: np.ndarray, level: float, *
             rows.append(CoefRow(label=label, term=term, status=status))
             continue
         i = position[j]
-        st = coef_stats(float(beta[i]), float(np.sqrt(V[i, i])), level=level, df=df)
+        row_df = None if df is None else float(np.broadcast_to(df, len(beta))[i])
+        st = coef_stats(float(beta[i]), float(np.sqrt(V[i, i])), level=level, df=row_df)
         rows.append(CoefRow(label=label, coef=st.estimate, se=st.se, z=st.stat, p=st.p,
                             lower=st.lower, upper=st.upper, term=term))
     return tuple(rows)

@@ -8,6 +8,8 @@ display options redisplays the active results, as in Stata.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from hlmshell.commands.estimation.mixed_display import mixed_display
@@ -16,6 +18,7 @@ from hlmshell.commands.estimation.mixed_syntax import (
     SYNTAX,
     MixedSpec,
     REPart,
+    dfmethod_spec,
     display_options,
     parse_mixed,
 )
@@ -151,10 +154,37 @@ def post_results(session: Session, spec: MixedSpec, cmdline: str, model, sample:
                         ("g_min", [g.g_min for g in groups]), ("N_g", [g.n_groups for g in groups])):
         e.matrices[key] = StataMatrix(np.asarray(values, dtype=float).reshape(1, -1), ["r1"],
                                       list(levels))
+    if model.small_sample is not None:
+        post_small_sample(e, model)
     e.sample = session.sample_keys(sample)
     e.model = model
     e.show, e.display = mixed_display, spec.display
     return e
+
+
+def post_small_sample(e: EResults, model) -> None:
+    """e() of a dfmethod() fit (``_mixed_ddf``'s ``Post``): the method, each coefficient's df, the
+    DF summary, the model F test of the fixed effects but _cons, and for Kenward–Roger the
+    adjusted covariance e(V_df)."""
+    from hlmshell.inference.ddf import model_test, summary
+
+    ss = model.small_sample
+    design = model.design
+    names = model.coef_names
+    df = np.zeros(len(names))
+    df[list(ss.columns)] = ss.df
+    tested = [j for j in design.estimable if design.columns[j].kind != "constant"]
+    test = model_test(ss, tested, model.coef)
+    low, avg, high = summary(ss)
+    e.scalars.update({"small": 1.0, "df_min": low, "df_avg": avg, "df_max": high,
+                      "ddf_m": test.ddf, "F": test.F})
+    e.macros.update({"dfmethod": ss.method, "dftitle": ss.title})
+    e.matrices["df"] = StataMatrix(df.reshape(1, -1), [ss.method], list(names))
+    if ss.method == "kroger":
+        V = model.vcov.copy()
+        k_f = len(design.columns)
+        V[:k_f, :k_f] = design.expand_matrix(ss.V)
+        e.matrices["V_df"] = StataMatrix(V, list(names), list(names))
 
 
 def _notes(spec: MixedSpec, model) -> list:
@@ -174,6 +204,12 @@ def _replay(session: Session, text: str) -> list:
     if e is None or not isinstance(e.model, MixedModel):
         raise StataError("last estimates not found", 301)
     args = REPLAY.parse(text)
+    if args.small:
+        if e.model.small_sample is None:
+            raise StataError("option small requires that option dfmethod() is specified with "
+                             "mixed during estimation", 198)
+        if args.nofetable:
+            raise StataError("option nofetable may not be combined with option small", 198)
     return mixed_display(e, display_options(args, e.display))
 
 
@@ -182,9 +218,15 @@ def _run(session: Session, args: Args, name: str) -> list:
     if not text or text.startswith(","):
         return _replay(session, text)
     spec = parse_mixed(text, name, session.variables)
+    ddf = dfmethod_spec(spec)
     model, sample = fit(session, spec)
+    if ddf is not None:
+        from hlmshell.inference.ddf import fit_small_sample
+
+        model.small_sample = fit_small_sample(model, *ddf, session.data.loc[sample])
     session.e = post_results(session, spec, f"{name} {text}", model, sample)
-    return _notes(spec, model) + mixed_display(session.e, spec.display)
+    shown = replace(spec.display, small=ddf is not None)
+    return _notes(spec, model) + mixed_display(session.e, shown)
 
 
 @command("mixed", SYNTAX)

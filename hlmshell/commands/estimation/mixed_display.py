@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from hlmshell.commands.estimation.coefrows import coef_rows
 from hlmshell.commands.estimation.mixed_syntax import MixedDisplay
 from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.varcomp import EquationInfo, equation_rows, residual_row
 from hlmshell.inference.wald import coef_stats
+from hlmshell.model.protocol import small_sample
 from hlmshell.render import Text
+from hlmshell.render.postest import paragraph
 from hlmshell.results.estimation import (
     CoefRow,
     CoefTable,
+    DFSummary,
     GroupInfo,
     LRTestVsLinear,
     MixedHeader,
@@ -43,6 +48,7 @@ def _param(row) -> REParam:
 
 
 def re_table(model, display: MixedDisplay) -> RETable:
+    """The random-effects table; after a dfmethod(…, oim) fit, Stata's note on the information."""
     fit = model.fit
     blocks = []
     for info in equation_infos(model):
@@ -54,7 +60,10 @@ def re_table(model, display: MixedDisplay) -> RETable:
         test = lr_vs_linear(fit.ll, fit.ll_linear, len(fit.gamma) - 1)
         lr = LRTestVsLinear(chi2=test.chi2, df=test.df, p=test.p, chibar=test.chibar,
                             conservative=test.conservative)
-    return RETable(tuple(blocks), residual, lr, display.level)
+    ss = small_sample(model)
+    notes = () if ss is None or ss.eim else (
+        f"Note: The observed information matrix is used to compute {ss.title} degrees of freedom.",)
+    return RETable(tuple(blocks), residual, lr, display.level, notes)
 
 
 def _estmetric_table(model, display: MixedDisplay) -> CoefTable:
@@ -70,23 +79,41 @@ def _estmetric_table(model, display: MixedDisplay) -> CoefTable:
     return CoefTable("", (), display.level, tuple(blocks))
 
 
+def _df_summary(e: EResults) -> DFSummary:
+    from hlmshell.inference.distributions import f_sf
+
+    F, ddf, df_m = e.scalars["F"], e.scalars["ddf_m"], e.scalars["df_m"]
+    p = float(f_sf(F, df_m, ddf)) if df_m and np.isfinite(F) and np.isfinite(ddf) else np.nan
+    return DFSummary(e.macros["dftitle"], e.scalars["df_min"], e.scalars["df_avg"],
+                     e.scalars["df_max"], F, ddf, p)
+
+
 def mixed_display(e: EResults, display: MixedDisplay) -> list:
-    """Header, fixed-effects table and random-effects table, as the display options ask."""
+    """Header, fixed-effects table and random-effects table, as the display options ask; with
+    ``small`` (a dfmethod() fit, or replay with ``small``) the header's DF block and F test and a
+    fixed-effects table in t with each coefficient's df (Kenward–Roger: its adjusted SEs)."""
     model = e.model
     fit = model.fit
     df_m = int(e.scalars["df_m"])
+    ss = small_sample(model) if display.small else None
     out: list = []
     if not display.noheader:
         out.append(MixedHeader(reml=fit.method == "REML", n_obs=fit.n,
                                groups=() if display.nogroup else group_infos(model), wald_df=df_m,
                                wald_chi2=e.scalars["chi2"] if df_m else None,
-                               wald_p=e.scalars["p"] if df_m else None, ll=fit.ll))
+                               wald_p=e.scalars["p"] if df_m else None, ll=fit.ll,
+                               df=None if ss is None else _df_summary(e)))
     if display.estmetric:
         out.append(_estmetric_table(model, display))
+        if ss is not None:
+            out.append(Text("\n".join(paragraph(
+                "Note: Large-sample z-statistics are reported when results are displayed in the "
+                "estimation metric.", width=76))))
     else:
         if not display.nofetable:
-            out.append(CoefTable(model.depvar, coef_rows(model.design, fit.beta, fit.V_beta,
-                                                         display.level), display.level))
+            V, df = (fit.V_beta, None) if ss is None else (ss.V, ss.df)
+            out.append(CoefTable(model.depvar, coef_rows(model.design, fit.beta, V, display.level,
+                                                         df=df), display.level, t=ss is not None))
         if not display.noretable:
             out.append(re_table(model, display))
     if fit.se_failed:

@@ -18,10 +18,11 @@ from hlmshell.lang.scan import split_options, split_top_level
 from hlmshell.lang.syntax import parse_syntax
 
 COVARIANCES = ("INDependent", "EXchangeable", "IDentity", "UNstructured")
-FIT_OPTIONS = ("MLe REML ITERate(integer 300) TOLerance(real 1e-8) LTOLerance(real 1e-10) "
-               "NRTOLerance(real 1e-12) noLOg")
+FIT_OPTIONS = ("MLe REML DFMethod(string) ITERate(integer 300) TOLerance(real 1e-8) "
+               "LTOLerance(real 1e-10) NRTOLerance(real 1e-12) noLOg")
 DISPLAY_OPTIONS = ("VARiance STDDEViations LEVel(cilevel) NOHEader NOGRoup NOFEtable NORETable "
-                   "NOLRtest ESTMetric")
+                   "NOLRtest ESTMetric SMALL")
+DF_METHODS = ("KRoger", "SATterthwaite", "RESidual", "REPeated", "ANOVA")
 RE_OPTIONS = "NOConstant COVariance(string)"
 
 REPLAY = parse_declaration(f"[, {DISPLAY_OPTIONS}]")
@@ -55,6 +56,7 @@ class MixedDisplay:
     noretable: bool = False
     nolrtest: bool = False
     estmetric: bool = False
+    small: bool = False            # the small-sample (t and F) tables of a dfmethod() fit
 
 
 @dataclass
@@ -71,6 +73,7 @@ class MixedSpec:
     tolerance: float = 1e-8
     ltolerance: float = 1e-10
     nrtolerance: float = 1e-12
+    dfmethod: str | None = None    # dfmethod() as typed; dfmethod_spec() reads it
     display: MixedDisplay = field(default_factory=MixedDisplay)
 
 
@@ -92,7 +95,7 @@ def display_options(args: Args, default: MixedDisplay) -> MixedDisplay:
     return replace(default, sd=sd, level=args.level if "level" in args.given else default.level,
                    **{flag: getattr(args, flag) or getattr(default, flag)
                       for flag in ("noheader", "nogroup", "nofetable", "noretable", "nolrtest",
-                                   "estmetric")})
+                                   "estmetric", "small")})
 
 
 def _fit_options(args: Args, spec: MixedSpec) -> None:
@@ -102,6 +105,11 @@ def _fit_options(args: Args, spec: MixedSpec) -> None:
         spec.reml = bool(args.reml)
     spec.log = args.log
     spec.iterate = args.iterate
+    if args.dfmethod is not None:
+        spec.dfmethod = args.dfmethod
+    if args.small:
+        raise StataError("option small is allowed only upon replay and requires that option "
+                         "dfmethod() is specified with mixed during estimation", 198)
     for name in ("tolerance", "ltolerance", "nrtolerance"):
         value = getattr(args, name)
         if not 0 < value < 1:
@@ -146,6 +154,51 @@ def parse_mixed(rest: str, cmd: str, variables: list[str]) -> MixedSpec:
             _fit_options(args, spec)
         spec.equations.append(part)
     return spec
+
+
+def dfmethod_spec(spec: MixedSpec) -> tuple[str, bool] | None:
+    """(method, expected information) from ``dfmethod(method[, eim|oim])``, with Stata's checks
+    (``_xtmixed_estimate``'s ``CheckDfType``); None without the option."""
+    if spec.dfmethod is None:
+        return None
+    if spec.cmd == "xtmixed":
+        raise StataError("option dfmethod() is available only with mixed", 198)
+    fixed = spec.depvar_spec.strip().split(None, 1)[1:]
+    if spec.noconstant and not fixed:
+        raise StataError("option dfmethod() is not allowed for a model with no fixed effects", 198)
+    text, _, sub = spec.dfmethod.partition(",")
+    words = text.split()
+    if not words:
+        raise StataError("invalid syntax", 198)
+    info: list[str] = []
+    for word in sub.split():
+        name = match(word, ("EIM", "OIM"))
+        if name is None:
+            raise StataError(f"suboption {word} in option dfmethod() is not valid", 198)
+        info.append(name)
+    methods = []
+    for word in words:
+        name = match(word, DF_METHODS)
+        if name is None:
+            raise StataError(f"invalid method {word} in option dfmethod()", 198)
+        methods.append(name)
+    if len(methods) > 1:
+        raise StataError("only one method is allowed in option dfmethod()", 198)
+    method = methods[0]
+    if not spec.reml and method in ("kroger", "satterthwaite"):
+        raise StataError(f"option dfmethod({method}) is allowed only with REML estimation", 198)
+    if len(set(info)) > 1:
+        raise StataError("only one of eim or oim is allowed in option dfmethod()", 198)
+    if info and method not in ("kroger", "satterthwaite"):
+        raise StataError(f"suboption {info[0]} can only be specified when option dfmethod() "
+                         "contains kroger or satterthwaite", 198)
+    if not spec.equations and method != "residual":
+        raise StataError("model is linear regression;  option dfmethod(residual) should be used",
+                         198)
+    if method == "repeated" and len({p.level for p in spec.equations}) > 1:
+        raise StataError("option dfmethod(repeated) is not available for models with more than "
+                         "two levels", 198)
+    return method, "oim" not in info
 
 
 def _and(a: str | None, b: str | None) -> str | None:
