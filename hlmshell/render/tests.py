@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hlmshell.lang.numfmt import fmt_f
+from hlmshell.lang.numfmt import fmt_f, is_missing
 from hlmshell.render import renders
 from hlmshell.render.coeftable import coef_table_lines
 from hlmshell.results.tests import LincomOutput, WaldTestOutput
@@ -17,7 +17,13 @@ def render_test(t: WaldTestOutput) -> str:
     lines = ["", *_constraint_lines(t.constraints)]
     lines += [f"       Constraint {k} dropped" for k in t.dropped]
     lines.append("")
-    if t.F is not None:
+    if t.ddf is not None:
+        if is_missing(t.ddf):
+            lines.append(f"       F( {t.df} , . ) = .")
+        else:
+            lines += [f"       F({t.df:3d},{fmt_f(t.ddf, 6, 2)}) =" + fmt_f(t.F, 8, 2),
+                      "            Prob > F =" + fmt_f(t.p, 10, 4)]
+    elif t.F is not None:
         lines += [f"       F({t.df:3d},{t.df_r:6d}) =" + fmt_f(t.F, 8, 2),
                   "            Prob > F =" + fmt_f(t.p, 10, 4)]
     else:

@@ -18,6 +18,7 @@ class WaldTestOutput:
     F: float | None = None
     df_r: int | None = None
     dropped: tuple[int, ...] = ()
+    ddf: float | None = None       # ``test ..., small``: the dfmethod()'s denominator df
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from hlmshell.lang import varlist
 from hlmshell.lang.coefnames import Coefficients, constraint_text, linear_form
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.scan import split_top_level
+from hlmshell.model.protocol import small_sample
 from hlmshell.results.estimation import CoefRow, CoefTable
 from hlmshell.results.tests import LincomOutput, WaldTestOutput
 from hlmshell.shell.registry import command
@@ -94,20 +95,39 @@ def _coeflist_constraints(spec: str, coefs: Coefficients) -> list[Constraint]:
     return out
 
 
+def _small_sample(e: EResults, small: bool):
+    """The model's small-sample inference when ``small`` is given (Stata's checks), else None."""
+    if not small:
+        return None
+    ss = small_sample(e.model)
+    if ss is None:
+        if getattr(e.model, "kind", "") != "multilevel":
+            raise StataError("option small not allowed", 198)
+        raise StataError("option small is allowed only if option dfmethod() was used with the "
+                         "mixed command during estimation", 198)
+    return ss
+
+
 def _run_test(session: Session, e: EResults, constraints: list[Constraint],
-              accumulate: bool) -> WaldTestOutput:
+              accumulate: bool, small: bool = False) -> WaldTestOutput:
     coefs, b, V = _coefficients(e)
+    ss = _small_sample(e, small)
     if accumulate:
         constraints = list(e.test_constraints) + constraints
     R = np.array([w for w, _ in constraints])
     r = np.array([-c for _, c in constraints])
     estimable = np.diag(V) > 0
     kept = [i for i, w in enumerate(R) if np.any(w[estimable]) or abs(r[i]) > 0]
-    result = wald_test(R[kept], r[kept], b, V)
     dropped = tuple(i + 1 for i in range(len(constraints)) if i not in kept)
-    df_r = _df_resid(e)
     texts = tuple(constraint_text(w, c, coefs) for w, c in constraints)
     res = Results()
+    if ss is not None:
+        out = _small_test(ss, R[kept], r[kept], b, texts, [i + 1 for i in kept], dropped, res)
+        e.test_constraints = constraints
+        session.r = res
+        return out
+    result = wald_test(R[kept], r[kept], b, V)
+    df_r = _df_resid(e)
     if df_r is not None:
         F = result.chi2 / result.df
         p = float(f_sf(F, result.df, df_r))
@@ -123,7 +143,21 @@ def _run_test(session: Session, e: EResults, constraints: list[Constraint],
     return out
 
 
-@command("TEst", "anything [, Accumulate]")
+def _small_test(ss, R: np.ndarray, r: np.ndarray, b: np.ndarray, texts: tuple[str, ...],
+                numbers: list[int], dropped: tuple[int, ...], res: Results) -> WaldTestOutput:
+    """``test ..., small``: F on the method's denominator df (``test.ado``'s WaldTest_ddf)."""
+    try:
+        ft = ss.test(R, r, b)
+    except ValueError:
+        raise StataError("only expressions of fixed effects may be tested when option small is "
+                         "specified", 198) from None
+    dropped = tuple(sorted(dropped + tuple(numbers[i - 1] for i in ft.dropped)))
+    res.scalars.update({"drop": float(bool(dropped)), "df_r": ft.ddf, "F": ft.F,
+                        "df": float(ft.df), "p": ft.p})
+    return WaldTestOutput(texts, None, ft.df, ft.p, ft.F, None, dropped, ddf=ft.ddf)
+
+
+@command("TEst", "anything [, Accumulate SMALL]")
 def test(session: Session, args: Args) -> WaldTestOutput:
     """Wald tests of linear hypotheses about the estimated coefficients."""
     e = _active(session)
@@ -135,10 +169,10 @@ def test(session: Session, args: Args) -> WaldTestOutput:
         constraints = _equation_constraints(spec, coefs)
     else:
         constraints = _coeflist_constraints(spec, coefs)
-    return _run_test(session, e, constraints, args.accumulate)
+    return _run_test(session, e, constraints, args.accumulate, args.small)
 
 
-@command("TESTParm", "anything")
+@command("TESTParm", "anything [, SMALL]")
 def testparm(session: Session, args: Args) -> WaldTestOutput:
     """Test that all coefficients of the listed variables (``i.x`` for all levels) are zero."""
     e = _active(session)
@@ -158,19 +192,30 @@ def testparm(session: Session, args: Args) -> WaldTestOutput:
     if not constraints:
         raise StataError("no such variables;\nthe specified varlist does not identify any "
                          "testable coefficients", 111)
-    return _run_test(session, e, constraints, False)
+    return _run_test(session, e, constraints, False, args.small)
 
 
-@command("LINcom", "anything [, LEVel(cilevel)]")
+@command("LINcom", "anything [, LEVel(cilevel) SMALL]")
 def lincom(session: Session, args: Args) -> LincomOutput:
-    """A linear combination of coefficients with its standard error, test and confidence interval."""
+    """A linear combination of coefficients with its standard error, test and confidence interval;
+    ``small``: t with the dfmethod()'s degrees of freedom (Kenward–Roger: its adjusted covariance)."""
     e = _active(session)
     spec, level = args.anything, args.level
+    if args.small and getattr(e.model, "kind", "") != "multilevel":
+        raise StataError("option small is allowed only after command mixed", 198)
+    ss = _small_sample(e, args.small)
     coefs, b, V = _coefficients(e)
     w, c = linear_form(spec, coefs)
     estimate = float(w @ b + c)
     se = float(np.sqrt(max(w @ V @ w, 0.0)))
     df_r = _df_resid(e)
+    if ss is not None:
+        try:
+            var, df_r = ss.lincom(w)
+        except ValueError:
+            raise StataError("only expressions of fixed effects may be tested when option small "
+                             "is specified", 198) from None
+        se = float(np.sqrt(max(var, 0.0)))
     st = coef_stats(estimate, se, level=level, df=df_r)
     session.r = Results(scalars={"estimate": estimate, "se": se,
                                  **({"df": float(df_r)} if df_r is not None else {})})
