@@ -132,3 +132,138 @@ def estat_sd(session: Session, args: Args) -> RETable:
     session.r = Results(matrices={"b": StataMatrix(b, ["y1"], names),
                                   "V": StataMatrix(V, list(names), list(names))})
     return re_table(model, MixedDisplay(sd=sd, level=args.level, nolrtest=True))
+
+
+DF_METHOD_WORDS = ("KRoger", "SATterthwaite", "RESidual", "REPeated", "ANOVA")
+
+
+def _df_methods(model, text: str) -> list[str]:
+    """``method()``'s words, with ``_mixed_ddf``'s checks for each."""
+    from hlmshell.lang.abbrev import match
+
+    out = []
+    for word in text.split():
+        name = match(word, DF_METHOD_WORDS)
+        if name is None:
+            raise StataError(f"{word} is not a valid DF method", 198)
+        if not model.structure.equations and name != "residual":
+            raise StataError("model is linear regression;  option dfmethod(residual) should be "
+                             "used", 198)
+        if model.method == "ML" and name in ("kroger", "satterthwaite"):
+            title = "Kenward-Roger" if name == "kroger" else "Satterthwaite"
+            raise StataError(f"{title} DF method is available only with REML estimation", 198)
+        if name == "repeated" and len(model.structure.levels) > 1:
+            raise StataError("method repeated is not available for models with more than two "
+                             "levels", 198)
+        out.append(name)
+    return out
+
+
+def _df_rows(model, columns: list[np.ndarray]):
+    """estat df's rows: the coefficient table's labels, one df per method."""
+    from hlmshell.commands.estimation.coefrows import coef_rows
+    from hlmshell.results.estimation import DFRow
+
+    rows, k = [], 0
+    for row in coef_rows(model.design, model.fit.beta, model.fit.V_beta, 95.0):
+        if row.status:
+            rows.append(DFRow(row.label, term=row.term, status=row.status))
+            continue
+        rows.append(DFRow(row.label, tuple(float(c[k]) for c in columns), row.term))
+        k += 1
+    return tuple(rows)
+
+
+def _indented(text: str) -> str:
+    """SMCL's ``{p 4 4 2}`` paragraph of an error message."""
+    import textwrap
+
+    return textwrap.fill(text, width=78, initial_indent="    ", subsequent_indent="    ")
+
+
+def _oim_note(titles: list[str]) -> str:
+    return ("Note: The observed information matrix is used to compute "
+            f"{' and '.join(titles)} degrees of freedom.")
+
+
+@command("estat DF", "[, METHod(string) POST(string optional) EIM OIM]", requires=_multilevel)
+def estat_df(session: Session, args: Args):
+    """Each fixed effect's degrees of freedom: the fit's dfmethod(), or those of ``method()``;
+    ``post``/``post(method)`` makes one of them the active method for test, lincom and replay."""
+    from dataclasses import replace
+
+    from hlmshell.commands.estimation.mixed import post_small_sample
+    from hlmshell.inference.ddf import TITLES, fit_small_sample
+    from hlmshell.results.estimation import DFTable
+
+    e = session.e
+    if e is None:
+        raise StataError("last estimates not found", 301)
+    model = e.model
+    if args.eim and args.oim:
+        raise StataError("only one of eim or oim is allowed", 198)
+    info = "eim" if args.eim else "oim" if args.oim else None
+    if args.method is None:
+        if args.post is not None:
+            raise StataError("options post and post() require option method()", 198)
+        if info:
+            raise StataError("option eim or oim requires option method()", 198)
+    methods = _df_methods(model, args.method) if args.method is not None else []
+    if args.method is not None and not methods:
+        raise StataError("invalid syntax", 198)
+    if len(methods) > 1 and args.post == "":
+        raise StataError("multiple DF methods specified\n" + _indented(
+            "When multiple methods are specified on option method(), you must specify which DF "
+            "method to post in option post()."), 198)
+    if info and not set(methods) & {"kroger", "satterthwaite"}:
+        raise StataError(f"option {info} can only be specified when option method() contains "
+                         "kroger or satterthwaite", 198)
+    posted = None
+    if args.post:
+        chosen = _df_methods(model, args.post)
+        if len(chosen) != 1:
+            raise StataError("only one DF method can be specified in option post()", 198)
+        if chosen[0] not in methods:
+            raise StataError(f"method {chosen[0]} in option post() is not one of methods from "
+                             "option method()", 198)
+        posted = chosen[0]
+    elif args.post == "":
+        posted = methods[0]
+    ss = model.small_sample
+    if ss is None and not methods:
+        raise StataError("no degrees of freedom found\n" + _indented(
+            "Degrees of freedom cannot be displayed because the previously used mixed command did "
+            "not specify the dfmethod() option.  Use option method() with estat df or option "
+            "dfmethod() with mixed to compute degrees of freedom."), 198)
+    if not model.design.estimable:
+        raise StataError("model contains no fixed effects; DF computation is not available", 198)
+    names = model.coef_names
+    r = Results()
+    if not methods:
+        found = [ss]
+        notes = () if ss.eim else (_oim_note([ss.title]),)
+    else:
+        data = session.data.loc[session.in_sample(e)]
+        found = [fit_small_sample(model, m, info != "oim", data) for m in methods]
+        approx = [TITLES[m] for m in ("kroger", "satterthwaite") if m in methods]
+        notes = (_oim_note(approx),) if info == "oim" else ()
+    full = np.zeros((len(names), len(found)))
+    for j, s in enumerate(found):
+        full[list(s.columns), j] = s.df
+    r.macros["dfmethods"] = " ".join(s.method for s in found)
+    r.matrices["df"] = StataMatrix(full, list(names), [s.method for s in found])
+    kroger = next((s for s in found if s.method == "kroger"), None)
+    if kroger is not None:
+        V = model.vcov.copy()
+        k_f = len(model.design.columns)
+        V[:k_f, :k_f] = model.design.expand_matrix(kroger.V)
+        r.matrices["V_df"] = StataMatrix(V, list(names), list(names))
+    if posted is not None:
+        chosen = found[methods.index(posted)]
+        new = replace(e, scalars=dict(e.scalars), macros=dict(e.macros),
+                      matrices=dict(e.matrices), model=replace(model, small_sample=chosen))
+        post_small_sample(new, new.model)
+        session.e = new
+    session.r = r
+    return DFTable(model.depvar, tuple(s.title for s in found),
+                   _df_rows(model, [s.df for s in found]), notes)
