@@ -26,7 +26,8 @@ Elements (the part before the comma), as in Stata's ``syntax``:
 
 Option types: a flag (no parentheses), ``integer #``, ``real #``, ``cilevel``, ``string``, ``asis``,
 ``name``, ``varlist``, ``varname``, ``numlist``, ``passthru``; ``string optional`` may also be typed
-without parentheses (``se`` or ``se(%9.3f)``: the value is then ``""``); ``*`` keeps every other
+without parentheses (``se`` or ``se(%9.3f)``: the value is then ``""``); ``asis repeat`` may be
+typed several times and gives the tuple of the values (``margins``' ``at()``); ``*`` keeps every other
 option for the command (``args.rest_options``).  An option that is not declared is refused: ``option x not
 allowed r(198);``.
 """
@@ -79,6 +80,7 @@ class OptionSpec:
     negatable: bool = False         # declared ``noLOg``: ``log`` on by default, ``nolog`` turns it off
     required: bool = False          # declared outside the ``[, ...]`` brackets
     bare: bool = False              # ``string optional``: may be typed without an argument
+    repeat: bool = False            # ``asis repeat``: may be typed several times; a list of values
 
     @property
     def name(self) -> str:
@@ -243,6 +245,8 @@ def _option(word: str, required: bool, decl: str) -> OptionSpec:
         raise ValueError(f"bad option type {kind!r} in {decl!r}")
     if default_text.strip() == "optional":
         return OptionSpec(pattern, kind, None, False, required, bare=True)
+    if default_text.strip() == "repeat":
+        return OptionSpec(pattern, kind, (), False, required, repeat=True)
     default: Any = None
     if default_text.strip():
         default = {"integer": int, "real": float}.get(kind, str)(default_text.strip())
@@ -420,7 +424,8 @@ def _parse_options(decl: Declaration, syn: Syntax, args: Args, variables: list[s
                 continue
             shown = word if arg is None else f"{word}()"
             raise StataError(f"option {shown} not allowed", 198)
-        args.options[spec.name] = _option_value(spec, word, arg, negated, variables)
+        value = _option_value(spec, word, arg, negated, variables)
+        args.options[spec.name] = (*args.options[spec.name], value) if spec.repeat else value
         args.given.add(spec.name)
     for spec in decl.options:
         if spec.required and spec.name not in args.given:

@@ -34,6 +34,9 @@ from hlmshell.lang.fvnotation import Comp, Term, variables_of
 
 # Relative squared norm below which a column counts as a combination of the columns before it.
 COLLINEAR_TOL = 1e-13
+# ``data.attrs`` key of factor variables given as level proportions rather than values:
+# ``{var: {level: share}}`` (``margins, atmeans`` evaluates the model at such an average row).
+FACTOR_INDICATORS = "factor_indicators"
 
 
 @dataclass
@@ -99,15 +102,21 @@ class Design:
         """The estimable columns evaluated on other rows (e.g. for ``predict``), same columns as X.
 
         Rows where a variable is missing give NaN; levels unseen at estimation give all-zero cells.
+        A factor variable listed in ``data.attrs[FACTOR_INDICATORS]`` takes its level indicators
+        from there (the same share on every row) instead of from its values.
         """
         mask = np.ones(len(data), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
         n = int(mask.sum())
+        shares = data.attrs.get(FACTOR_INDICATORS, {})
         values = {var: data[var].to_numpy(dtype=float, na_value=np.nan)[mask]
                   for var in self.variables}
         out = np.empty((n, len(self.estimable)))
         for k, j in enumerate(self.estimable):
             col = np.ones(n)
             for var, level in self.columns[j].parts:
+                if level is not None and var in shares:
+                    col = col * shares[var].get(level, 0.0)
+                    continue
                 x = values[var]
                 col = col * (np.where(np.isnan(x), np.nan, x == level) if level is not None else x)
             out[:, k] = col

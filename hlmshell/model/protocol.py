@@ -75,6 +75,15 @@ def statistic(model: FittedModel, name: str) -> Statistic | None:
     return next((s for s in model.statistics if s.name == name), None)
 
 
+def margins_statistics(model: FittedModel) -> tuple[Statistic, ...]:
+    """What ``margins`` can average, its default first: the model's ``margins_statistics`` where
+    they differ from ``predict``'s (a GLMM's ``mu`` is marginal over the random effects for
+    ``margins``, as Stata assumes ``predict``'s ``marginal`` there, and conditional on the empirical
+    Bayes means for ``predict``; a name may carry options, ``"mu fixedonly"``), else
+    :attr:`FittedModel.statistics`.  ``predict`` and ``jacobian`` take these names."""
+    return getattr(model, "margins_statistics", None) or model.statistics
+
+
 def small_sample(model: FittedModel) -> Any:
     """The model's small-sample inference, or None for large-sample z and chi2.
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 RESTORED_ON_ERROR = ("_data", "_keys", "filename", "changed", "var_labels", "e", "r", "estimates",
                      "matrices", "scalars", "preserved", "sortedby", "graphs", "graph_scheme",
-                     "graphics", "globals", "locals", "programs", "s")
+                     "graphics", "globals", "locals", "programs", "s", "margins")
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Session:
         self.changed = False
         self.var_labels: dict[str, str] = {}
         self.sortedby: list[str] = []
+        self.margins: Any = None                 # the last margins (results.margins), for marginsplot
         self.e: EResults | None = None
         self.r = Results()
         self.estimates: dict[str, EResults] = {}

@@ -1,0 +1,207 @@
+"""Margins, marginal effects and their delta-method covariance, through the fitted-model protocol.
+
+A margin is the average of a prediction over some observations after some covariates have been set:
+the rows of an ``over()`` group, the covariates of an ``at()`` row or of a marginlist cell.  Setting a
+covariate means writing it into a copy of the data; factor variables at level proportions
+(``atmeans``, ``(mean) i.x``) go in the copy's ``attrs`` for :meth:`Design.matrix`.  The model
+predicts on the copy (``predict``) and says how the prediction moves with e(b) (``jacobian``), so
+every margin comes with its gradient g over e(b), and Var = G V G' (the covariates taken as fixed:
+Stata's ``vce(delta)``).
+
+Marginal effects ([R] margins, *Methods and formulas*): for a continuous variable the derivative of
+each observation's prediction, by central differences (exact for predictions linear in the
+variable), then ``dydx`` as it is, ``eyex`` = x·(dy/dx)/y, ``dyex`` = x·dy/dx, ``eydx`` = (dy/dx)/y,
+averaged; for a factor level, the discrete change from the base level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from hlmshell.model.protocol import FittedModel
+
+DERIVATIVES = ("dydx", "eyex", "dyex", "eydx")
+STEP = 1e-6        # relative step of the central differences
+
+
+class NotDifferentiable(Exception):
+    """The statistic has no derivatives with respect to e(b) (residuals, BLUPs, standard errors)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What a margin fixes: variables at values, factor variables at level proportions."""
+
+    values: tuple[tuple[str, float], ...] = ()
+    proportions: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
+
+    def with_value(self, var: str, value: float) -> "Setting":
+        values = tuple((v, x) for v, x in self.values if v != var) + ((var, value),)
+        return Setting(values, tuple((v, p) for v, p in self.proportions if v != var))
+
+    @property
+    def fixed(self) -> set[str]:
+        return {v for v, _ in self.values} | {v for v, _ in self.proportions}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A marginal effect: of a continuous variable (``level`` None) or of a factor level against the
+    base level (always ``dydx``)."""
+
+    var: str
+    kind: str = "dydx"
+    level: float | None = None
+    base: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Margin:
+    """One margin: the rows it averages over (a mask over the data), what it sets, the effect."""
+
+    rows: np.ndarray
+    setting: Setting = field(default_factory=Setting)
+    effect: Effect | None = None
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Margins, their gradients over e(b) (one row each) and their covariance G V G'."""
+
+    b: np.ndarray
+    G: np.ndarray
+    V: np.ndarray
+
+
+def apply(data: "pd.DataFrame", setting: Setting) -> "pd.DataFrame":
+    """A copy of ``data`` with the setting written in."""
+    from hlmshell.model.design import FACTOR_INDICATORS
+
+    out = data.copy()
+    for var, value in setting.values:
+        out[var] = float(value)
+    indicators = dict(out.attrs.get(FACTOR_INDICATORS, {}))
+    for var, shares in setting.proportions:
+        indicators[var] = dict(shares)
+    out.attrs[FACTOR_INDICATORS] = indicators
+    return out
+
+
+class _Evaluator:
+    """Predictions and Jacobians of one statistic, cached by setting."""
+
+    def __init__(self, model: "FittedModel", stat: str, data: "pd.DataFrame") -> None:
+        self.model, self.stat, self.data = model, stat, data
+        self._cache: dict[Setting, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, setting: Setting) -> tuple[np.ndarray, np.ndarray]:
+        if setting not in self._cache:
+            frame = apply(self.data, setting)
+            try:
+                J = np.asarray(self.model.jacobian(self.stat, frame), dtype=float)
+            except ValueError:
+                raise NotDifferentiable(self.stat) from None
+            p = np.asarray(self.model.predict(self.stat, frame)[0], dtype=float)
+            self._cache[setting] = (p, J)
+        return self._cache[setting]
+
+    def step(self, var: str, rows: np.ndarray) -> float:
+        x = self.data[var].to_numpy(dtype=float)[rows]
+        return STEP * (1.0 + float(np.nanmean(np.abs(x)))) if len(x) else STEP
+
+    def derivative(self, setting: Setting, var: str, h: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """d prediction / d var on every row, and its gradient over e(b) (central differences)."""
+        base = dict(setting.values).get(var)
+        x = self.data[var].to_numpy(dtype=float) if base is None else np.full(len(self.data), base)
+        up = self._shifted(setting, var, x + h)
+        down = self._shifted(setting, var, x - h)
+        return (up[0] - down[0]) / (2 * h), (up[1] - down[1]) / (2 * h)
+
+    def _shifted(self, setting: Setting, var: str, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        frame = apply(self.data, Setting(tuple((v, c) for v, c in setting.values if v != var),
+                                         setting.proportions))
+        frame[var] = x
+        try:
+            J = np.asarray(self.model.jacobian(self.stat, frame), dtype=float)
+        except ValueError:
+            raise NotDifferentiable(self.stat) from None
+        return np.asarray(self.model.predict(self.stat, frame)[0], dtype=float), J
+
+
+def _one(ev: _Evaluator, margin: Margin) -> tuple[float, np.ndarray]:
+    rows = margin.rows
+    effect = margin.effect
+    if effect is None:
+        p, J = ev(margin.setting)
+        return float(np.mean(p[rows])), J[rows].mean(axis=0)
+    if effect.level is not None:
+        p1, J1 = ev(margin.setting.with_value(effect.var, effect.level))
+        p0, J0 = ev(margin.setting.with_value(effect.var, effect.base))
+        return float(np.mean((p1 - p0)[rows])), (J1 - J0)[rows].mean(axis=0)
+    d, dJ = ev.derivative(margin.setting, effect.var, ev.step(effect.var, rows))
+    d, dJ = d[rows], dJ[rows]
+    if effect.kind == "dydx":
+        return float(np.mean(d)), dJ.mean(axis=0)
+    p, J = ev(margin.setting)
+    p, J = p[rows], J[rows]
+    fixed = dict(margin.setting.values).get(effect.var)
+    x = (ev.data[effect.var].to_numpy(dtype=float)[rows] if fixed is None
+         else np.full(len(p), fixed))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if effect.kind == "dyex":
+            value, grad = x * d, x[:, None] * dJ
+        else:
+            value = d / p
+            grad = dJ / p[:, None] - (d / p ** 2)[:, None] * J
+            if effect.kind == "eyex":
+                value, grad = x * value, x[:, None] * grad
+    return float(np.mean(value)), grad.mean(axis=0)
+
+
+def estimate(model: "FittedModel", stat: str, data: "pd.DataFrame", margins: list[Margin],
+             V: np.ndarray) -> Estimates:
+    """The margins of ``stat`` over ``data`` and their delta-method covariance (V is e(V))."""
+    ev = _Evaluator(model, stat, data)
+    values, grads = [], []
+    for margin in margins:
+        value, grad = _one(ev, margin)
+        values.append(value)
+        grads.append(grad)
+    G = np.array(grads).reshape(len(margins), V.shape[0])
+    return Estimates(np.array(values), G, G @ V @ G.T)
+
+
+def sample_statistic(x: np.ndarray, stat: str) -> float:
+    """An ``at()`` statistic of a covariate over the rows used: mean, median, p#, min, max, zero."""
+    x = x[~np.isnan(x)]
+    if stat == "zero":
+        return 0.0
+    if not len(x):
+        return float("nan")
+    if stat == "mean":
+        return float(np.mean(x))
+    if stat == "min":
+        return float(np.min(x))
+    if stat == "max":
+        return float(np.max(x))
+    q = 50.0 if stat == "median" else float(stat[1:])
+    return percentile(x, q)
+
+
+def percentile(x: np.ndarray, q: float) -> float:
+    """Stata's percentile (``summarize, detail`` / ``_pctile``): the average of the two order
+    statistics when n·q/100 is an integer, else the next one up."""
+    s = np.sort(x)
+    n = len(s)
+    nq = n * q / 100.0
+    k = int(np.floor(nq))
+    if k == nq and 0 < k < n:
+        return float((s[k - 1] + s[k]) / 2)
+    return float(s[min(max(int(np.ceil(nq)) - 1, 0), n - 1)])
