@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from bench_mixed import _data as synthetic_data   # the same synthetic data (scripts/ is on the path)
+from bench_mixed import (
+    _data as synthetic_data,  # the same synthetic data (scripts/ is on the path)
+)
 
 SIZES = [(2_000, 100), (5_000, 250), (100_000, 1_000)]
 

@@ -336,3 +336,26 @@ def test_small_refusals_after_a_small_fit() -> None:
     assert _run(s, buf, "test days, small", rc=198).startswith("option small not allowed")
     assert _run(s, buf, "lincom days, small", rc=198).startswith(
         "option small is allowed only after command mixed")
+
+
+def test_a_singular_fit_gets_one_sided_derivatives(tmp_path: Path) -> None:
+    """No group effect in the data: the group variance sits at the boundary (≈ 0), where the
+    differences must be one-sided.  Held against the dense computation; pbkrtest on the same data
+    (a singular lme4 fit) gives KR df 55.02112 (x) and 8.629238 (_cons) and SEs .1312061 .1082587."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=60)
+    y = 1 + x + rng.normal(size=60)
+    g = np.repeat(np.arange(10), 6)
+    rows = "\n".join(f"{a:.17g},{b:.17g},{c}" for a, b, c in zip(y, x, g))
+    (tmp_path / "bnd.csv").write_text("y,x,g\n" + rows + "\n")
+    s, buf = _session()
+    _run(s, buf, f"import delimited {tmp_path / 'bnd.csv'}")
+    _run(s, buf, "qui mixed y x || g:, reml dfmethod(kroger)")
+    model = s.e.model
+    assert model.fit.Sigma[0][0, 0] < 1e-8 * model.fit.sigma2
+    cols, width = tuple(model.design.estimable), len(model.coef)
+    want = approximate("kroger", True, cols, width, *_dense(model, s.data))
+    ss = model.small_sample
+    np.testing.assert_allclose(ss.df, want.df, rtol=1e-5)
+    np.testing.assert_allclose(ss.df, [55.02112, 8.629238], rtol=1e-5)
+    np.testing.assert_allclose(np.sqrt(np.diag(ss.V)), [.1312061, .1082587], rtol=1e-6)

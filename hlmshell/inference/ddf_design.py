@@ -44,14 +44,14 @@ def repeated_df(model) -> np.ndarray:
     return np.where(between, float(df_b), float(df_w))
 
 
-def anova_df(model, data: "pd.DataFrame") -> np.ndarray:
+def anova_df(model, data: pd.DataFrame) -> np.ndarray:
     """Containment df (module docstring); ``data`` is the estimation sample."""
     from scipy import sparse
 
     design, structure = model.design, model.structure
     X = design.matrix(data)          # rows as in ``data`` (not necessarily the fit's order)
     n = X.shape[0]
-    terms: list[tuple[int, set[str], "sparse.csr_matrix"]] = []
+    terms: list[tuple[int, set[str], sparse.csr_matrix]] = []
     for eq in sorted(structure.equations, key=lambda e: e.level):
         Z = eq.z(data)
         codes = structure.row_groups(eq.level, data)

@@ -12,14 +12,17 @@ unstructured: the lower triangle), then σ² (G = I).  Because ∂²V/∂φ∂φ
 
 (P = V⁻¹ − V⁻¹XΦX'V⁻¹, Φ = (X'V⁻¹X)⁻¹).  Each right-hand side is a function of φ that the block
 factorisation evaluates cheaply from the cross-products (``factor.core``: no pass over the rows and no
-n x n matrix), so they are found by central differences with Richardson extrapolation (error O(h⁶)).
+n x n matrix), so they are found by central differences with Richardson extrapolation (error O(h⁸));
+one-sided differences at the boundary (a singular fit).
 The fit's numbers are not changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,7 +35,8 @@ if TYPE_CHECKING:
 
 STEP = 4e-2            # relative step of the coarsest differences
 RICHARDSON = 4         # steps h, h/2, h/4, h/8: truncation error O(h⁸)
-SHRINK_TRIES = 3       # near a boundary, steps shrink tenfold up to this many times
+SHRINK_TRIES = 3       # steps shrink tenfold up to this many times where f fails
+BOUNDARY_SCALE = 1e-3  # the smallest step scale, relative to σ²
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def _scales(cov: str, S: np.ndarray) -> np.ndarray:
     return sd[i] * sd[j]
 
 
-def reml_derivatives(fit: "LMMFit") -> REMLDerivatives | None:
+def reml_derivatives(fit: LMMFit) -> REMLDerivatives | None:
     """None when the factorisation fails at every step size (a fit on the boundary)."""
     eqs = fit.equations
     q = [len(e.names) for e in eqs]
@@ -89,7 +93,8 @@ def reml_derivatives(fit: "LMMFit") -> REMLDerivatives | None:
     phi = np.concatenate(parts + [np.array([fit.sigma2])])
     scale = np.concatenate([_scales(e.cov, S) for e, S in zip(eqs, fit.Sigma)]
                            + [np.array([fit.sigma2])])
-    scale = np.where(scale > 0, scale, fit.sigma2)
+    # a variance at 0 gets steps on the scale of σ² (its own would be nothing)
+    scale = np.maximum(scale, BOUNDARY_SCALE * fit.sigma2)
     n, p = fit.n, fit.p
     layout = _residualised(fit.layout, fit.beta)
 
@@ -99,10 +104,11 @@ def reml_derivatives(fit: "LMMFit") -> REMLDerivatives | None:
             return None
         factors, pos = [], 0
         try:
-            for e, qe, k in zip(eqs, q, sizes):
-                rel = _cov_of(e.cov, qe, x[pos:pos + k]) / s2
-                factors.append(cv.relfactor_from_relcov(e.cov, rel))
-                pos += k
+            with np.errstate(invalid="ignore"):          # a negative variance: NaN, refused below
+                for e, qe, k in zip(eqs, q, sizes):
+                    rel = _cov_of(e.cov, qe, x[pos:pos + k]) / s2
+                    factors.append(cv.relfactor_from_relcov(e.cov, rel))
+                    pos += k
         except np.linalg.LinAlgError:
             return None
         if any(not np.all(np.isfinite(f)) for f in factors):
@@ -127,11 +133,11 @@ def reml_derivatives(fit: "LMMFit") -> REMLDerivatives | None:
     logdet_h = hess[:, :, p * p]
     eim = -0.5 * logdet_h
     oim = 0.5 * (logdet_h + hess[:, :, p * p + 1])   # ℓ_R = −½(log|V| + log|X'V⁻¹X| + y'Py) + c
-    sym = lambda A: 0.5 * (A + A.T)  # noqa: E731
+    sym = lambda A: 0.5 * (A + A.T)
     return REMLDerivatives(phi, sym(XtVX), P, Q, sym(eim), sym(oim))
 
 
-def _residualised(layout: "Layout", beta: np.ndarray) -> "Layout":
+def _residualised(layout: Layout, beta: np.ndarray) -> Layout:
     """The cross-products with y replaced by y − Xβ̂.  y'Py and the fit are unchanged (PX = 0),
     but the part of y'Py that varies with φ is then small, so its differences lose fewer digits."""
     p = layout.p
@@ -144,53 +150,89 @@ def _residualised(layout: "Layout", beta: np.ndarray) -> "Layout":
     return replace(layout, ZXY=ZXY, XytXy=XytXy)
 
 
+# Finite-difference weights over offsets (in steps): first derivative and second derivative, central
+# and one-sided (second order accurate; a one-sided side is mirrored by the sign of its offsets)
+CENTRAL = {"first": ((-1, -0.5), (1, 0.5)), "second": ((-1, 1.0), (0, -2.0), (1, 1.0))}
+ONE_SIDED = {"first": ((0, -1.5), (1, 2.0), (2, -0.5)),
+             "second": ((0, 2.0), (1, -5.0), (2, 4.0), (3, -1.0))}
+
+
 def _derivatives(f: Callable[[np.ndarray], np.ndarray | None], x: np.ndarray, h: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """f(x), its gradient (k, m) and Hessian (k, k, m) for an array-valued f, by central
-    differences at steps h, h/2, h/4 combined by Richardson extrapolation; None if f fails."""
+    """f(x), its gradient (k, m) and Hessian (k, k, m) for an array-valued f, by differences at
+    steps h, h/2, … combined by Richardson extrapolation; None if f fails.
+
+    Central differences where f is defined on both sides of x; at the boundary of the parameter
+    space (a variance at 0, a correlation at ±1) one-sided ones towards where it is defined.  Central
+    errors have only even powers of h; one-sided ones all powers, so their extrapolation removes
+    h², h³, … instead of h², h⁴, ….
+    """
     f0 = f(x)
     if f0 is None:
         return None
     k = len(x)
-    cache: dict[tuple, np.ndarray] = {}
+    cache: dict[tuple, np.ndarray | None] = {(): f0}
 
     def at(steps: tuple[tuple[int, float], ...]) -> np.ndarray | None:
-        key = tuple(sorted(steps))
+        key = tuple(sorted((i, s) for i, s in steps if s != 0))
         if key not in cache:
             y = x.copy()
-            for i, s in steps:
+            for i, s in key:
                 y[i] += s
-            v = f(y)
+            cache[key] = f(y)
+        return cache[key]
+
+    sides = []
+    for i in range(k):
+        if at(((i, h[i]),)) is not None and at(((i, -h[i]),)) is not None:
+            sides.append(0)
+        elif all(at(((i, a * h[i]),)) is not None for a in (1, 2, 3)):
+            sides.append(1)
+        elif all(at(((i, -a * h[i]),)) is not None for a in (1, 2, 3)):
+            sides.append(-1)
+        else:
+            return None
+
+    def weights(i: int, kind: str) -> tuple[tuple[int, float], ...]:
+        if sides[i] == 0:
+            return CENTRAL[kind]
+        sign = sides[i]
+        return tuple((sign * a, (sign if kind == "first" else 1) * w) for a, w in ONE_SIDED[kind])
+
+    def combine(terms) -> np.ndarray | None:
+        total = np.zeros(f0.size)
+        for steps, w in terms:
+            v = at(steps)
             if v is None:
                 return None
-            cache[key] = v
-        return cache[key]
+            total += w * v
+        return total
 
     def once(hs: np.ndarray):
         g = np.empty((k, f0.size))
         H = np.empty((k, k, f0.size))
         for i in range(k):
-            plus, minus = at(((i, hs[i]),)), at(((i, -hs[i]),))
-            if plus is None or minus is None:
+            first = combine((((i, a * hs[i]),), w) for a, w in weights(i, "first"))
+            second = combine((((i, a * hs[i]),), w) for a, w in weights(i, "second"))
+            if first is None or second is None:
                 return None
-            g[i] = (plus - minus) / (2 * hs[i])
-            H[i, i] = (plus - 2 * f0 + minus) / hs[i] ** 2
+            g[i], H[i, i] = first / hs[i], second / hs[i] ** 2
             for j in range(i):
-                corners = [at(((i, a * hs[i]), (j, b * hs[j]))) for a, b in
-                           ((1, 1), (1, -1), (-1, 1), (-1, -1))]
-                if any(c is None for c in corners):
+                mixed = combine((((i, a * hs[i]), (j, b * hs[j])), u * w)
+                                for a, u in weights(i, "first") for b, w in weights(j, "first"))
+                if mixed is None:
                     return None
-                H[i, j] = H[j, i] = (corners[0] - corners[1] - corners[2] + corners[3]) / (
-                    4 * hs[i] * hs[j])
+                H[i, j] = H[j, i] = mixed / (hs[i] * hs[j])
         return g, H
 
     levels = [once(h / 2 ** j) for j in range(RICHARDSON)]
     if any(v is None for v in levels):
         return None
-    # Richardson: each column removes the next even power of h from the central differences
+    powers = [2 * order for order in range(1, RICHARDSON)] if not any(sides) else \
+        list(range(2, RICHARDSON + 1))
     table = [list(v) for v in levels]
-    for order in range(1, RICHARDSON):
-        factor = 4.0 ** order
+    for power in powers:                 # each pass removes the next power of h
+        factor = 2.0 ** power
         table = [[(factor * fine[i] - coarse[i]) / (factor - 1) for i in range(2)]
-                 for coarse, fine in zip(table, table[1:])]
+                 for coarse, fine in pairwise(table)]
     return f0, table[0][0], table[0][1]
