@@ -216,6 +216,12 @@ def test_test_and_lincom_small_use_the_methods_df() -> None:
     assert s.r.scalars["se"] == pytest.approx(m["kenward_roger"]["se"][j], rel=EIM_TOL)
     assert s.r.scalars["df"] == pytest.approx(m["kenward_roger"]["df"][j], rel=EIM_TOL)
     assert "      t    P>|t|" in text
+    r = s.r.scalars
+    assert list(r) == ["estimate", "se", "level", "t", "p", "lb", "ub", "df"]      # lincom.ado's
+    assert r["t"] == pytest.approx(m["kenward_roger"]["t"][j], rel=EIM_TOL)
+    assert r["p"] == pytest.approx(m["kenward_roger"]["p"][j], rel=1e-4)
+    assert [r["lb"], r["ub"]] == pytest.approx(
+        [m["kenward_roger"]["ci_lower"][j], m["kenward_roger"]["ci_upper"][j]], rel=EIM_TOL)
     cells = next(line for line in text.splitlines() if line.strip().startswith("(1) |")).split()
     assert [float(x) for x in cells[-2:]] == pytest.approx(
         [m["kenward_roger"]["ci_lower"][j], m["kenward_roger"]["ci_upper"][j]], rel=EIM_TOL)

@@ -217,7 +217,9 @@ def lincom(session: Session, args: Args) -> LincomOutput:
                              "is specified", 198) from None
         se = float(np.sqrt(max(var, 0.0)))
     st = coef_stats(estimate, se, level=level, df=df_r)
-    session.r = Results(scalars={"estimate": estimate, "se": se,
+    session.r = Results(scalars={"estimate": estimate, "se": se, "level": level,
+                                 "t" if df_r is not None else "z": st.stat, "p": st.p,
+                                 "lb": st.lower, "ub": st.upper,
                                  **({"df": float(df_r)} if df_r is not None else {})})
     depvar = e.macros.get("depvar", "")
     row = CoefRow("(1)", st.estimate, st.se, st.stat, st.p, st.lower, st.upper)
