@@ -188,8 +188,10 @@ def _oim_note(titles: list[str]) -> str:
 
 @command("estat DF", "[, METHod(string) POST(string optional) EIM OIM]", requires=_multilevel)
 def estat_df(session: Session, args: Args):
-    """Each fixed effect's degrees of freedom: the fit's dfmethod(), or those of ``method()``;
-    ``post``/``post(method)`` makes one of them the active method for test, lincom and replay."""
+    """Degrees of freedom of each fixed effect, by the fit's dfmethod() or by method().
+
+    ``post``/``post(method)`` makes one method the active one for ``test``/``lincom, small`` and
+    ``mixed, small`` (``_mixed_ddf``)."""
     from dataclasses import replace
 
     from hlmshell.commands.estimation.mixed import post_small_sample
