@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from hlmshell.commands.estimation.coefrows import coef_rows
@@ -48,7 +50,6 @@ def _param(row) -> REParam:
 
 
 def re_table(model, display: MixedDisplay) -> RETable:
-    """The random-effects table; after a dfmethod(…, oim) fit, Stata's note on the information."""
     fit = model.fit
     blocks = []
     for info in equation_infos(model):
@@ -60,10 +61,7 @@ def re_table(model, display: MixedDisplay) -> RETable:
         test = lr_vs_linear(fit.ll, fit.ll_linear, len(fit.gamma) - 1)
         lr = LRTestVsLinear(chi2=test.chi2, df=test.df, p=test.p, chibar=test.chibar,
                             conservative=test.conservative)
-    ss = small_sample(model)
-    notes = () if ss is None or ss.eim else (
-        f"Note: The observed information matrix is used to compute {ss.title} degrees of freedom.",)
-    return RETable(tuple(blocks), residual, lr, display.level, notes)
+    return RETable(tuple(blocks), residual, lr, display.level)
 
 
 def _estmetric_table(model, display: MixedDisplay) -> CoefTable:
@@ -115,7 +113,13 @@ def mixed_display(e: EResults, display: MixedDisplay) -> list:
             out.append(CoefTable(model.depvar, coef_rows(model.design, fit.beta, V, display.level,
                                                          df=df), display.level, t=ss is not None))
         if not display.noretable:
-            out.append(re_table(model, display))
+            table = re_table(model, display)
+            info = small_sample(model)
+            if info is not None and not info.eim:     # _xtmixed_display's DiVarComp, when e(eim) is 0
+                table = replace(table, notes=(
+                    "Note: The observed information matrix is used to compute "
+                    f"{info.title} degrees of freedom.",))
+            out.append(table)
     if fit.se_failed:
         out.append(Text("Warning: Standard-error calculation failed."))
     return out
