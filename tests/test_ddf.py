@@ -365,3 +365,14 @@ def test_a_singular_fit_gets_one_sided_derivatives(tmp_path: Path) -> None:
     np.testing.assert_allclose(ss.df, want.df, rtol=1e-5)
     np.testing.assert_allclose(ss.df, [55.02112, 8.629238], rtol=1e-5)
     np.testing.assert_allclose(np.sqrt(np.diag(ss.V)), [.1312061, .1082587], rtol=1e-6)
+
+
+def test_estat_df_anova_needs_the_estimation_data() -> None:
+    s, buf, m = _fitted("machines_nested")
+    _run(s, buf, "drop machine")
+    e = s.e
+    text = _run(s, buf, "estat df, method(anova)", rc=459)
+    assert text.startswith("data have changed since estimation") and s.e is e
+    _run(s, buf, "estat df, method(kroger)")           # from the fit alone
+    np.testing.assert_allclose(s.r.matrices["df"].values[1:4, 0], m["kenward_roger"]["df"],
+                               rtol=EIM_TOL)

@@ -245,7 +245,10 @@ def estat_df(session: Session, args: Args):
         found = [ss]
         notes = () if ss.eim else (_oim_note([ss.title]),)
     else:
-        data = session.data.loc[session.in_sample(e)]
+        data = session.data.loc[session.in_sample(e)] if session.nobs else None
+        if "anova" in methods and (data is None or len(data) != model.nobs or not set(
+                model.design.variables + model.structure.variables) <= set(data.columns)):
+            raise StataError("data have changed since estimation", 459)
         found = [fit_small_sample(model, m, info != "oim", data) for m in methods]
         approx = [TITLES[m] for m in ("kroger", "satterthwaite") if m in methods]
         notes = (_oim_note(approx),) if info == "oim" else ()
