@@ -198,7 +198,7 @@ def test_completes_subcommands_and_options_from_the_declarations(session):
     assert completions(session, "mat l") == ["list"]
     assert completions(session, "mat list A, nohe") == ["noheader"]
     assert completions(session, "sca d") == ["define", "dir", "drop"]
-    assert completions(session, "set s") == ["seed"]
+    assert completions(session, "set s") == ["scheme", "seed"]
     assert completions(session, "ret ") == ["clear", "list"]
     assert completions(session, "exit, ") == ["clear", "stata"]
     assert completions(session, "help mat l") == ["list"]

@@ -245,7 +245,9 @@ def test_help_shows_the_declared_syntax_and_options(shell):
     assert shell("help exit").startswith("help exit\n\nSyntax\n\n    exit [#] [, clear stata]\n")
     assert shell("help do").startswith(
         "help do\n\nSyntax\n\n    do filename [arguments] [, nostop]\n")
-    assert "Syntax\n\n    set seed #\n    set obs #\n    set more off\n" in shell("help set")
+    page = shell("help set")
+    assert "\n    set seed #\n    set obs #\n    set more off\n" in page
+    assert "\n    set scheme name\n    set graphics on|off\n" in page
     assert shell("help di").startswith("help di[splay]\n\nSyntax\n\n    display [directives]\n")
     assert "by varlist [, sort rc0]: command" in shell("help bys")
     assert shell("help mat nosuch", rc=111).startswith("help for mat nosuch not found\n")
@@ -287,7 +289,7 @@ def _env() -> dict[str, str]:
 
 def _modules_after(code: str) -> set[str]:
     probe = code + "\nimport sys\nprint(' '.join(sorted(m for m in sys.modules " \
-                   "if m.split('.')[0] in ('pandas', 'scipy'))))"
+                   "if m.split('.')[0] in ('pandas', 'scipy', 'matplotlib'))))"
     proc = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True,
                           text=True, timeout=120, cwd=REPO, env=_env())
     assert proc.returncode == 0, proc.stderr

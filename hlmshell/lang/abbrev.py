@@ -55,14 +55,17 @@ class Table(Generic[T]):
         self._entries.append((pattern, value))
 
     def get(self, word: str) -> T | None:
+        """The exact name, else the abbreviation with the longest declared minimum (``sca`` is
+        ``SCAlar``, not ``SCatter``, as in Stata)."""
         word = word.lower()
         for pattern, value in self._entries:
             if pattern.name == word:
                 return value
+        best: tuple[Pattern, T] | None = None
         for pattern, value in self._entries:
-            if pattern.matches(word):
-                return value
-        return None
+            if pattern.matches(word) and (best is None or pattern.minlen > best[0].minlen):
+                best = (pattern, value)
+        return None if best is None else best[1]
 
     def patterns(self) -> list[Pattern]:
         return [p for p, _ in self._entries]
