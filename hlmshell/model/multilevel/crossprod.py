@@ -82,7 +82,10 @@ def build_levels(levels: list[np.ndarray], n: int) -> list[LevelInfo]:
 
 
 def build_layout(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo],
-                 eq_levels: list[int], eq_Z: list[np.ndarray]) -> Layout:
+                 eq_levels: list[int], eq_Z: list[np.ndarray],
+                 weights: np.ndarray | None = None) -> Layout:
+    """The cross-products of the chain columns and [X y]; with ``weights`` (one per row) every
+    cross-product is weighted, Z'WZ, Z'W[X y], [X y]'W[X y] (penalised IRLS of the GLMMs)."""
     n, p = X.shape
     elevels: list[EffectLevel] = []
     for lev in sorted(set(eq_levels)):
@@ -97,10 +100,12 @@ def build_layout(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo],
             starts = np.r_[0, np.flatnonzero(np.diff(parent[order])) + 1]
         elevels.append(EffectLevel(lev, eqs, [int(o) for o in offs], Q, info.n_groups, parent, starts, order))
 
+    Xw = X if weights is None else X * weights[:, None]
+    yw = y if weights is None else y * weights
     XytXy = np.empty((p + 1, p + 1))
-    XytXy[:p, :p] = X.T @ X
-    XytXy[:p, p] = XytXy[p, :p] = X.T @ y
-    XytXy[p, p] = y @ y
+    XytXy[:p, :p] = Xw.T @ X
+    XytXy[:p, p] = XytXy[p, :p] = Xw.T @ y
+    XytXy[p, p] = yw @ y
     if not elevels:
         return Layout(n, p, levels, elevels, np.zeros((0, 0, 0)), np.zeros((0, 0, p + 1)), XytXy)
     # chain columns of the innermost effect level: own effects first, then the ancestors'
@@ -111,12 +116,23 @@ def build_layout(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo],
     inner = levels[elevels[-1].level]
     g, G, F = inner.row_group, inner.n_groups, len(cols)
     ZZ = np.empty((G, F, F))
+    wcols = cols if weights is None else [c * weights for c in cols]
+    sums = _group_summer(g, G, weights is not None)
     for a in range(F):
         for b in range(a, F):
-            ZZ[:, a, b] = ZZ[:, b, a] = np.bincount(g, weights=cols[a] * cols[b], minlength=G)
+            ZZ[:, a, b] = ZZ[:, b, a] = sums(wcols[a] * cols[b])
     ZXY = np.empty((G, F, p + 1))
     for j in range(p + 1):
         v = np.ascontiguousarray(X[:, j]) if j < p else y
         for a in range(F):
-            ZXY[:, a, j] = np.bincount(g, weights=cols[a] * v, minlength=G)
+            ZXY[:, a, j] = sums(wcols[a] * v)
     return Layout(n, p, levels, elevels, ZZ, ZXY, XytXy)
+
+
+def _group_summer(g: np.ndarray, G: int, weighted: bool):
+    """Sums by group: contiguous ``reduceat`` sums for the weighted layouts of the GLMMs, whose rows
+    come sorted by group (and rebuilt at every IRLS step), ``bincount`` otherwise."""
+    if weighted and G and np.all(g[1:] >= g[:-1]):
+        starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+        return lambda v: np.add.reduceat(v, starts)
+    return lambda v: np.bincount(g, weights=v, minlength=G)

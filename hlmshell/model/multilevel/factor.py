@@ -89,8 +89,20 @@ def forward_batched(L: np.ndarray, R: np.ndarray) -> np.ndarray:
     return C
 
 
-def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
-    """None when a matrix is not positive definite (the caller treats it as ll = -inf)."""
+@dataclass
+class Elimination:
+    """The block Cholesky of M = Λ'Z'ZΛ + I, innermost level first, with the [X y] columns carried
+    along: per effect level (L, C_anc, C_xy) with L L' its groups' blocks after the Schur complements
+    of the levels below, C_anc = L⁻¹(coupling to the ancestors), C_xy = L⁻¹Λ'Z'[X y] (reduced)."""
+
+    logdet_M: float
+    corr: np.ndarray  # Σ C_xy'C_xy = [X y]'ZΛ M⁻¹ Λ'Z'[X y]
+    lams: list[np.ndarray]
+    store: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def eliminate(layout: Layout, factors: list[np.ndarray]) -> Elimination | None:
+    """None when a block is not positive definite."""
     p = layout.p
     lams = level_lambdas(layout, factors)
     corr = np.zeros((p + 1, p + 1))
@@ -125,7 +137,16 @@ def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
                 S_ZXY = ZXY[:, Q:, :] - np.einsum("gqa,gqc->gac", CA, CXY)
                 ZZ = np.add.reduceat(S_ZZ[el.order], el.starts, axis=0)
                 ZXY = np.add.reduceat(S_ZXY[el.order], el.starts, axis=0)
-    S = layout.XytXy - corr
+    return Elimination(logdet_M, corr, lams, store)
+
+
+def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
+    """None when a matrix is not positive definite (the caller treats it as ll = -inf)."""
+    p = layout.p
+    el = eliminate(layout, factors)
+    if el is None:
+        return None
+    S = layout.XytXy - el.corr
     XtVX = S[:p, :p]
     XtVy = S[:p, p]
     if p:
@@ -139,6 +160,6 @@ def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
         beta = np.zeros(0)
         logdet_XtVX = 0.0
     r2 = float(S[p, p] - XtVy @ beta)
-    if not (r2 > 0 and np.isfinite(logdet_M)):
+    if not (r2 > 0 and np.isfinite(el.logdet_M)):
         return None
-    return Core(logdet_M, XtVX, beta, r2, logdet_XtVX, lams, store)
+    return Core(el.logdet_M, XtVX, beta, r2, logdet_XtVX, el.lams, el.store)

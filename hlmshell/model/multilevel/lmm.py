@@ -118,6 +118,25 @@ def _gamma_order(eqs: list[REEquation]) -> list[int]:
     return sorted(range(len(eqs)), key=lambda i: (eqs[i].level, i))
 
 
+def gamma_parts(equations: list[REEquation], Sigma: list[np.ndarray]
+                ) -> tuple[list[str], np.ndarray, dict[int, slice]]:
+    """Stata's γ of the random effects (lns…, atr… per level, then per equation as typed): the
+    names, the values from each equation's Σ_e, and each equation's slice of γ."""
+    level_eq_count: dict[int, int] = {}
+    names: list[str] = []
+    parts: list[np.ndarray] = []
+    slices: dict[int, slice] = {}
+    for i in _gamma_order(equations):
+        e = equations[i]
+        E = level_eq_count.get(e.level, 0)
+        level_eq_count[e.level] = E + 1
+        nm = cv.gamma_names(e.cov, e.Z.shape[1], e.level, E)
+        slices[i] = slice(len(names), len(names) + len(nm))
+        names += nm
+        parts.append(cv.gamma_from_cov(e.cov, Sigma[i]))
+    return names, (np.concatenate(parts) if parts else np.zeros(0)), slices
+
+
 def _check(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray], eqs: list[REEquation]) -> None:
     n = y.shape[0]
     if X.shape[0] != n or any(len(np.asarray(lv)) != n for lv in levels):
@@ -175,23 +194,9 @@ def fit_lmm(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[LevelI
     Sigma = [s2 * F @ F.T for F in factors_theta(theta)]
 
     # γ in Stata's order and its covariance from the Hessian with σ_e not profiled
-    order = _gamma_order(equations)
-    level_eq_count: dict[int, int] = {}
-    names: list[str] = []
-    gparts: list[np.ndarray] = []
-    gslices: dict[int, slice] = {}
-    pos = 0
-    for i in order:
-        e = equations[i]
-        E = level_eq_count.get(e.level, 0)
-        level_eq_count[e.level] = E + 1
-        nm = cv.gamma_names(e.cov, e.Z.shape[1], e.level, E)
-        names += nm
-        gparts.append(cv.gamma_from_cov(e.cov, Sigma[i]))
-        gslices[i] = slice(pos, pos + len(nm))
-        pos += len(nm)
+    names, gamma_re, gslices = gamma_parts(equations, Sigma)
     names.append("lnsig_e")
-    gamma = np.concatenate(gparts + [np.array([0.5 * np.log(s2)])])
+    gamma = np.concatenate([gamma_re, [0.5 * np.log(s2)]])
 
     def ll_gamma(g: np.ndarray) -> float:
         sig2 = np.exp(2 * g[-1])
