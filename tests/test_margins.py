@@ -90,7 +90,7 @@ def test_hsb_margins_match_the_fixture(model: dict) -> None:
     columns = _fixed_columns(session, model["fixed"]["names"])
     rel = 1e-9 if model["statistic"] == "t" else 1e-6
     assert len(model["margins"]) == 7
-    for key, spec in model["margins"].items():
+    for spec in model["margins"].values():
         _run(session, spec["stata_cmd"], buf)
         _check(session, spec["margins"], columns, rel)
         if model["statistic"] == "t":
@@ -132,8 +132,8 @@ def test_at_legend_dydx_legend_and_t_columns_after_regress() -> None:
     assert lines[11] == ("             |     Margin   std. err.      t    P>|t|     "
                          "[95% conf. interval]")
     assert lines[13:15] == ["  _at#sector |",
-                            "        1#0  |   8.408013   .1547501    54.33   0.000     "
-                            "8.104657    8.711368"]
+                            ("        1#0  |   8.408013   .1547501    54.33   0.000     "
+                             "8.104657    8.711368")]
     start = len(buf.getvalue())
     _run(session, "margins, dydx(ses) over(sector)", buf)
     lines = buf.getvalue()[start:].splitlines()
@@ -234,8 +234,8 @@ def test_margins_leaves_e_alone_and_post_replaces_it() -> None:
     ("margins, dydx(meanses)", "'meanses' not found in list of covariates", 322),
     ("margins, at(meanses=1)", "'meanses' not found in list of covariates", 322),
     ("margins, at(sector=3)", "invalid at() option;\nlevel 3 of factor sector not found", 198),
-    ("margins, predict(fitted)", "prediction is a function of possibly stochastic quantities "
-                                 "other than e(b)", 498),
+    ("margins, predict(fitted)", ("prediction is a function of possibly stochastic quantities "
+                                  "other than e(b)"), 498),
     ("margins, predict(foo)", "option foo not allowed", 198),
     ("margins, vce(unconditional)", "vcetype 'unconditional' not allowed", 198),
     ("margins, dydx(ses) eyex(ses)", "options dydx() and eyex() may not be combined", 184),
@@ -305,7 +305,7 @@ class RandomInterceptLogit:
         return X, xb, u, p, self.weights / np.sqrt(np.pi)
 
     def predict(self, stat: str, data) -> list[np.ndarray]:
-        X, xb, u, p, w = self._parts(data)
+        _, xb, _, p, w = self._parts(data)
         if stat == "xb":
             return [xb]
         if stat == "mu fixedonly":
@@ -380,8 +380,8 @@ def test_melogit_default_expression_and_header() -> None:
     start = len(buf.getvalue())
     _run(session, "margins urban", buf)
     lines = buf.getvalue()[start:].splitlines()
-    assert lines[1:5] == ["Predictive margins                                       "
-                          "Number of obs = 1,934", "Model VCE: OIM", "",
+    assert lines[1:5] == [("Predictive margins                                       "
+                           "Number of obs = 1,934"), "Model VCE: OIM", "",
                           "Expression: Marginal predicted mean, predict()"]
     start = len(buf.getvalue())
     _run(session, "margins urban, predict(mu fixedonly)", buf)

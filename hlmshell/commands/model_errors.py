@@ -15,6 +15,7 @@ _MESSAGES = {
     "insufficient_observations": ("insufficient observations", 2001),
     "infeasible_start": ("initial values not feasible", 1400),
     "too_many_levels": ("R.{var}: too many levels ({levels:,}) for this data size", 908),
+    "exact_too_large": ("table too large for Fisher's exact test", 910),
 }
 
 

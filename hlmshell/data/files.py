@@ -4,8 +4,10 @@
 is taken as typed), then in the ``data/`` directory shipped next to the package, so the bundled HSB
 files load from anywhere; they are read-only (nothing is ever written into that directory).
 ``.dta`` files are read with pandas: numeric storage is kept as stored (``float`` values are
-promoted to float64 without rounding further), string variables stay strings, and variable labels
-come back as a dict.
+promoted to float64 without rounding further), string variables stay strings, and the variable
+labels, value labels and which variable carries which value label come back with the data
+(:class:`~hlmshell.data.dataset.Dataset`).  pandas names a written value label after its variable; :class:`_LabelWriter`
+writes Stata's own label names (and labels attached to no variable) instead.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 import hlmshell
+from hlmshell.data.dataset import Dataset
 from hlmshell.errors import StataError
 from hlmshell.lang.scan import unquote
 
@@ -80,15 +83,18 @@ def is_bundled(path: Path) -> bool:
 
 
 # -- .dta ------------------------------------------------------------------------------------------
-def read_dta(path: Path) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Data and non-empty variable labels of a Stata file (value labels are not applied)."""
+def read_dta(path: Path) -> Dataset:
+    """Data, non-empty variable labels and value labels of a Stata file (values stay numbers)."""
     try:
         with pd.io.stata.StataReader(path) as reader:
             data = reader.read(convert_categoricals=False, convert_missing=False)
             labels = {k: v for k, v in reader.variable_labels().items() if v}
+            sets = {name: {float(k): str(v) for k, v in sorted(pairs.items())}
+                    for name, pairs in reader.value_labels().items()}
+            attached = {str(col): name for col, name in zip(data.columns, reader._lbllist) if name}
     except (ValueError, OSError, UnicodeDecodeError) as exc:
         raise StataError(f"file {path.name} not Stata format", 610) from exc
-    return promote_floats(data), labels
+    return Dataset(promote_floats(data), labels, sets, attached)
 
 
 def promote_floats(data: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +106,38 @@ def promote_floats(data: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str]) -> None:
+class _LabelWriter(pd.io.stata.StataWriterUTF8):
+    """pandas' format-118 writer with Stata's value-label names: every label set is written under
+    its own name, and each variable points to the set attached to it."""
+
+    def __init__(self, path: Path, frame: pd.DataFrame, *, variable_labels: dict[str, str],
+                 label_sets: dict[str, dict[float, str]], label_names: dict[str, str]) -> None:
+        self._label_sets = label_sets
+        self._label_names = label_names
+        super().__init__(path, frame, write_index=False, version=118,
+                         variable_labels=variable_labels,
+                         value_labels={v: label_sets[n] for v, n in label_names.items()
+                                       if n in label_sets} or None)
+
+    def _write_value_label_names(self) -> None:
+        self._update_map("value_label_names")
+        names = b"".join(pd.io.stata._pad_bytes_new(
+            self._label_names.get(var, "")[:32].encode(self._encoding), 129)
+            for var in self.varlist)
+        self._write_bytes(self._tag(names, "value_label_names"))
+
+    def _write_value_labels(self) -> None:
+        self._update_map("value_labels")
+        body = b"".join(
+            self._tag(pd.io.stata.StataNonCatValueLabel(name, pairs, self._encoding)
+                      .generate_value_label(self._byteorder), "lbl")
+            for name, pairs in self._label_sets.items())
+        self._write_bytes(self._tag(body, "value_labels"))
+
+
+def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str],
+              label_sets: dict[str, dict[float, str]] | None = None,
+              label_names: dict[str, str] | None = None) -> None:
     """Write a Stata 14+ (format 118) file, keeping string columns as strings.
 
     Columns of single-precision values are written as ``float`` (lossless), as Stata would store them.
@@ -114,8 +151,10 @@ def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str]) -> None:
         elif storage_type(frame[col]) == "float":
             frame[col] = frame[col].astype(np.float32)
     kept = {k: v[:80] for k, v in labels.items() if k in frame.columns}
+    attached = {k: v for k, v in (label_names or {}).items() if k in frame.columns}
     try:
-        frame.to_stata(path, write_index=False, version=118, variable_labels=kept)
+        _LabelWriter(path, frame, variable_labels=kept, label_sets=dict(label_sets or {}),
+                     label_names=attached).write_file()
     except OSError as exc:
         raise StataError(f"file {path} could not be opened", 603) from exc
 

@@ -41,7 +41,7 @@ class Setting:
     values: tuple[tuple[str, float], ...] = ()
     proportions: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()
 
-    def with_value(self, var: str, value: float) -> "Setting":
+    def with_value(self, var: str, value: float) -> Setting:
         values = tuple((v, x) for v, x in self.values if v != var) + ((var, value),)
         return Setting(values, tuple((v, p) for v, p in self.proportions if v != var))
 
@@ -79,7 +79,7 @@ class Estimates:
     V: np.ndarray
 
 
-def apply(data: "pd.DataFrame", setting: Setting) -> "pd.DataFrame":
+def apply(data: pd.DataFrame, setting: Setting) -> pd.DataFrame:
     """A copy of ``data`` with the setting written in."""
     from hlmshell.model.design import FACTOR_INDICATORS
 
@@ -96,7 +96,7 @@ def apply(data: "pd.DataFrame", setting: Setting) -> "pd.DataFrame":
 class _Evaluator:
     """Predictions and Jacobians of one statistic, cached by setting."""
 
-    def __init__(self, model: "FittedModel", stat: str, data: "pd.DataFrame") -> None:
+    def __init__(self, model: FittedModel, stat: str, data: pd.DataFrame) -> None:
         self.model, self.stat, self.data = model, stat, data
         self._cache: dict[Setting, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -165,7 +165,7 @@ def _one(ev: _Evaluator, margin: Margin) -> tuple[float, np.ndarray]:
     return float(np.mean(value)), grad.mean(axis=0)
 
 
-def estimate(model: "FittedModel", stat: str, data: "pd.DataFrame", margins: list[Margin],
+def estimate(model: FittedModel, stat: str, data: pd.DataFrame, margins: list[Margin],
              V: np.ndarray) -> Estimates:
     """The margins of ``stat`` over ``data`` and their delta-method covariance (V is e(V))."""
     ev = _Evaluator(model, stat, data)

@@ -14,7 +14,7 @@ class ModelError(Exception):
 
     KINDS = ("string_factor", "string_variable", "negative_factor", "noninteger_factor",
              "level_not_found", "exchangeable_too_small", "insufficient_observations",
-             "infeasible_start", "too_many_levels")
+             "infeasible_start", "too_many_levels", "exact_too_large")
 
     def __init__(self, kind: str, **details: Any) -> None:
         if kind not in self.KINDS:

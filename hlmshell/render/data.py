@@ -1,4 +1,4 @@
-"""Stata's layouts for the data commands: summarize, tabulate, describe, list, correlate, merge.
+"""Stata's layouts for the data commands: summarize, describe, list, correlate, merge, label.
 
 Every renderer returns the text Stata prints after the command echo, starting with Stata's blank
 line where Stata has one.
@@ -16,13 +16,12 @@ from hlmshell.results.data import (
     CorrelationTable,
     CountResult,
     DescribeTable,
+    LabelListing,
     ListTable,
     MergeReport,
-    OneWayTable,
     ScalarList,
     SummaryDetail,
     SummaryTable,
-    TwoWayTable,
 )
 
 # -- summarize -----------------------------------------------------------------------------------
@@ -71,76 +70,6 @@ def summary_detail(d: SummaryDetail) -> str:
     return "\n".join(lines + rows)
 
 
-# -- tabulate ------------------------------------------------------------------------------------
-def value_text(value: object) -> str:
-    """A tabulated value as Stata shows it: numbers in %9.0g, ``.`` for missing, strings as is."""
-    if isinstance(value, str):
-        return value
-    return fmt_g(value).strip()
-
-
-def _wrap_title(title: str, width: int) -> list[str]:
-    return textwrap.wrap(title, width, break_long_words=True) or [""]
-
-
-@renders(OneWayTable)
-def one_way(t: OneWayTable) -> str:
-    """Stata's one-way table; a long variable label wraps in the stub (``Repair`` / ``record 1978``)."""
-    total = sum(t.freqs)
-    labels = [value_text(v) for v in t.values]
-    width = max([10] + [len(v) for v in labels]) + 1
-    title = _wrap_title(t.title, width)
-    rule = "-" * (width + 1) + "+" + "-" * 35
-    lines = [""]
-    lines += [f"{part:>{width}} |" for part in title[:-1]]
-    lines.append(f"{title[-1]:>{width}} |      Freq.     Percent        Cum.")
-    lines.append(rule)
-    cum = 0
-    for label, freq in zip(labels, t.freqs):
-        cum += freq
-        lines.append(f"{label:>{width}} |{fmt_fc(freq, 11)}{fmt_f(100 * freq / total, 12, 2)}"
-                     f"{fmt_f(100 * cum / total, 12, 2)}")
-    lines.append(rule)
-    lines.append(f"{'Total':>{width}} |{fmt_fc(total, 11)}{fmt_f(100.0, 12, 2)}")
-    return "\n".join(lines)
-
-
-@renders(TwoWayTable)
-def two_way(t: TwoWayTable) -> str:
-    """Stata's two-way table: a stub of width 10, one 11-wide column per value, Total last.
-
-    Columns beyond what fits in 80 characters continue in further panels, as Stata does.
-    """
-    rows = [value_text(v) for v in t.row_values]
-    cols = [value_text(v) for v in t.col_values]
-    width = max([10] + [len(v) for v in rows])
-    counts = t.counts
-    per_panel = max(1, (80 - (width + 2) - 11) // 11)
-    starts = list(range(0, len(cols), per_panel)) or [0]
-    lines: list[str] = []
-    for start in starts:
-        panel = list(range(start, min(start + per_panel, len(cols))))
-        last = start == starts[-1]
-        area = 11 * len(panel)
-        rule = "-" * (width + 1) + "+" + "-" * area + ("+" + "-" * 10 if last else "")
-        row_title = _wrap_title(t.row_title, width)
-        head = row_title[:-1] or [""]
-        col_title = t.col_title[:area]
-        lines.append("")
-        lines += [f"{part:>{width}} |" for part in head[:-1]]
-        lines.append(f"{head[-1]:>{width}} |" + " " * ((area - len(col_title)) // 2) + col_title)
-        lines.append(f"{row_title[-1]:>{width}} |" + "".join(f"{cols[j]:>10} " for j in panel)
-                     + ("|     Total" if last else ""))
-        lines.append(rule)
-        for i, label in enumerate(rows):
-            line = f"{label:>{width}} |" + "".join(fmt_fc(counts[i, j], 10) + " " for j in panel)
-            lines.append(line + ("|" + fmt_fc(counts[i].sum(), 10) + " " if last else ""))
-        lines.append(rule)
-        line = f"{'Total':>{width}} |" + "".join(fmt_fc(counts[:, j].sum(), 10) + " " for j in panel)
-        lines.append(line + ("|" + fmt_fc(counts.sum(), 10) + " " if last else ""))
-    return "\n".join(lines)
-
-
 # -- describe ------------------------------------------------------------------------------------
 @renders(DescribeTable)
 def describe_table(d: DescribeTable) -> str:
@@ -165,6 +94,8 @@ def describe_table(d: DescribeTable) -> str:
 def _cell(value: object, fmt: str) -> str:
     if fmt.endswith("s"):
         return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+    if isinstance(value, str):        # a value label
+        return value
     if is_missing(value):
         return "."
     return fmt_num(float(value), fmt).strip()
@@ -293,4 +224,17 @@ def scalar_list(obj: ScalarList) -> str:
     for name, value in obj.items:
         shown = value if isinstance(value, str) else fmt_g(value, 10).strip()
         lines.append(f"{name:>14} = {shown}")
+    return "\n".join(lines)
+
+
+# -- label list / label dir ----------------------------------------------------------------------
+@renders(LabelListing)
+def label_listing(t: LabelListing) -> str:
+    """``name:`` then each value right-aligned in 12 characters and its text (``label list``)."""
+    if t.names_only:
+        return "\n".join(name for name, _ in t.labels)
+    lines = []
+    for name, pairs in t.labels:
+        lines.append(f"{name}:")
+        lines += [f"{fmt_g(v, 12).strip():>12} {text}" for v, text in pairs]
     return "\n".join(lines)

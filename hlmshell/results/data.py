@@ -1,4 +1,4 @@
-"""Results of the data commands (summarize, tabulate, describe, list, correlate, merge, return list).
+"""Results of the data commands (summarize, describe, list, correlate, merge, label, return list).
 
 They hold numbers and names only; :mod:`hlmshell.render.data` lays them out as Stata does
 (``return list`` uses :class:`hlmshell.results.postest.ResultsListing`).
@@ -49,26 +49,6 @@ class SummaryDetail:
 
 
 @dataclass
-class OneWayTable:
-    """``tabulate x``: the distinct values (float, NaN for missing, or str) and their counts."""
-
-    title: str
-    values: list[Any]
-    freqs: list[int]
-
-
-@dataclass
-class TwoWayTable:
-    """``tabulate r c``: counts[i, j] for row value i and column value j."""
-
-    row_title: str
-    col_title: str
-    row_values: list[Any]
-    col_values: list[Any]
-    counts: np.ndarray
-
-
-@dataclass
 class DescribeRow:
     name: str
     storage: str
@@ -89,7 +69,8 @@ class DescribeTable:
 
 @dataclass
 class ListColumn:
-    """One column of ``list``: raw values and the variable's display format (e.g. ``%9.0g``)."""
+    """One column of ``list``: raw values (a value label's text for a labelled number) and the
+    variable's display format (e.g. ``%9.0g``)."""
 
     name: str
     values: list[Any]
@@ -131,3 +112,11 @@ class ScalarList:
     """``scalar list``: name and value per scalar."""
 
     items: tuple[tuple[str, float | str], ...]
+
+
+@dataclass(frozen=True)
+class LabelListing:
+    """``label list`` (each label's values and texts) or ``label dir`` (``names_only``)."""
+
+    labels: tuple[tuple[str, tuple[tuple[float, str], ...]], ...]
+    names_only: bool = False

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 RESTORED_ON_ERROR = ("_data", "_keys", "filename", "changed", "var_labels", "e", "r", "estimates",
                      "matrices", "scalars", "preserved", "sortedby", "graphs", "graph_scheme",
-                     "graphics", "globals", "locals", "programs", "s", "margins")
+                     "graphics", "globals", "locals", "programs", "s", "margins",
+                     "label_sets", "label_names", "xt")
 
 
 @dataclass
@@ -55,6 +56,9 @@ class Session:
         self.filename: str | None = None
         self.changed = False
         self.var_labels: dict[str, str] = {}
+        self.label_sets: dict[str, dict[float, str]] = {}   # value labels by name (label define)
+        self.label_names: dict[str, str] = {}    # variable -> its value label's name (label values)
+        self.xt: Any = None                      # the panel setting (xtset)
         self.sortedby: list[str] = []
         self.margins: Any = None                 # the last margins (results.margins), for marginsplot
         self.e: EResults | None = None
@@ -103,7 +107,10 @@ class Session:
 
     def value_label(self, name: str, value: float | str) -> str | None:
         """The value label of ``value`` in variable ``name``, if it has one."""
-        return None
+        labels = self.label_sets.get(self.label_names.get(name, ""))
+        if labels is None or isinstance(value, str):
+            return None
+        return labels.get(float(value))
 
     # -- data -------------------------------------------------------------------------------
     @property
@@ -147,6 +154,7 @@ class Session:
         self._keys = keys
         self.changed = changed
         self.var_labels = {k: v for k, v in self.var_labels.items() if k in self._data.columns}
+        self.label_names = {k: v for k, v in self.label_names.items() if k in self._data.columns}
         self.sortedby = [v for v in self.sortedby if v in self._data.columns]
 
     def _fresh(self, count: int) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hlmshell.data.dataset import Dataset
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.varlist import expand
 from hlmshell.render import Text
@@ -23,12 +24,15 @@ def _require_clear(session: Session, clear: bool) -> None:
         raise StataError("no; dataset in memory has changed since last saved", 4)
 
 
-def _install(session: Session, data: pd.DataFrame, labels: dict[str, str], filename: str | None,
-             *, changed: bool) -> None:
-    """Another dataset in memory: its observations are new ones (an earlier e(sample) has none)."""
-    session.var_labels = dict(labels)
+def _install(session: Session, contents: Dataset, filename: str | None, *, changed: bool) -> None:
+    """Another dataset in memory: its observations are new ones (an earlier e(sample) has none);
+    its labels replace the old ones and it is not xtset."""
+    session.var_labels = dict(contents.var_labels)
+    session.label_sets = dict(contents.label_sets)
+    session.label_names = dict(contents.label_names)
     session.sortedby = []
-    session.set_data(data, changed=changed, new=True)
+    session.xt = None
+    session.set_data(contents.data, changed=changed, new=True)
     session.filename = filename
 
 
@@ -50,13 +54,14 @@ def use(session: Session, args: Args) -> None:
         name, wanted = args.using, args.anything or None
     _require_clear(session, args.clear)
     path, _ = datasets.find_input(session.cwd, name)
-    data, labels = datasets.read_dta(path)
+    contents = datasets.read_dta(path)
+    data = contents.data
     if wanted is not None or args.if_ is not None or args.in_ is not None:
         staged = Session(data=data, out=session.out, cwd=session.cwd)
         keep = expand(list(map(str, data.columns)), wanted) if wanted else list(data.columns)
         rows = row_mask(staged, args.if_, args.in_)
-        data = data.loc[rows, keep]
-    _install(session, data, labels, str(path), changed=False)
+        contents.data = data.loc[rows, keep]
+    _install(session, contents, str(path), changed=False)
     return None
 
 
@@ -74,7 +79,8 @@ def save(session: Session, args: Args) -> Text:
         raise StataError(f"file {shown} already exists", 602)
     if args.replace and not path.exists():
         notes.append(f"(file {shown} not found)")
-    datasets.write_dta(session.data, path, session.var_labels)
+    datasets.write_dta(session.data, path, session.var_labels, session.label_sets,
+                       session.label_names)
     session.filename = str(path)
     session.changed = False
     notes.append(f"file {shown} saved")
@@ -106,7 +112,7 @@ def import_delimited(session: Session, args: Args) -> Text:
     sep = None if delim is None else delim.replace("\\t", "\t").replace("tab", "\t")
     data = datasets.read_delimited(path, delimiter=sep, header=names != "nonames",
                                    asdouble=args.asdouble, case=case)
-    _install(session, data, {}, None, changed=True)
+    _install(session, Dataset(data), None, changed=True)
     return Text(f"({data.shape[1]:,} var{'s' if data.shape[1] != 1 else ''}, "
                 f"{len(data):,} obs)")
 
@@ -149,8 +155,8 @@ _CLEAR = ("", "all", "*", "results", "matrix", "mata", "programs", "ado")
 def clear(session: Session, args: Args) -> None:
     """Drop the data from memory (clear all also drops results, matrices and stored estimates).
 
-    ``clear [all | results | matrix]``; there is no Mata, no programs and no ado-files here, so
-    ``clear mata``, ``clear programs`` and ``clear ado`` have nothing to clear.
+    ``clear [all | results | matrix | programs]`` (all drops the programs too); there is no Mata and
+    no ado-files here, so ``clear mata`` and ``clear ado`` have nothing to clear.
     """
     import pandas as pd
 
@@ -158,7 +164,7 @@ def clear(session: Session, args: Args) -> None:
     if what not in _CLEAR:
         raise syntax_error()
     if what in ("", "all", "*"):
-        _install(session, pd.DataFrame(), {}, None, changed=False)
+        _install(session, Dataset(pd.DataFrame()), None, changed=False)
     if what in ("all", "*"):
         session.preserved = None
     if what in ("all", "*", "results"):
@@ -168,6 +174,8 @@ def clear(session: Session, args: Args) -> None:
         session.scalars = {}
     if what in ("all", "*", "matrix"):
         session.matrices = {}
+    if what in ("all", "*", "programs"):
+        session.programs = {}
     return None
 
 
@@ -176,8 +184,10 @@ def preserve(session: Session, args: Args) -> None:
     """Keep a copy of the data to come back to with restore."""
     if session.preserved is not None:
         raise StataError("already preserved", 621)
-    session.preserved = (session.data, dict(session.var_labels), session.filename, session.changed,
-                         session.keys.copy(), list(session.sortedby))
+    session.preserved = (Dataset(session.data, dict(session.var_labels), dict(session.label_sets),
+                                 dict(session.label_names)),
+                         session.filename, session.changed, session.keys.copy(),
+                         list(session.sortedby), session.xt)
     return None
 
 
@@ -188,12 +198,13 @@ def restore(session: Session, args: Args) -> None:
         raise syntax_error()
     if session.preserved is None:
         raise StataError("nothing to restore", 622)
-    data, labels, filename, changed, keys, sortedby = session.preserved
+    contents, filename, changed, keys, sortedby, xt = session.preserved
     if not args.options["not"]:
         # the same observations again, so an earlier e(sample) still finds them
-        session.set_data(data, changed=changed, keys=keys)
-        session.var_labels, session.filename = dict(labels), filename
-        session.sortedby = list(sortedby)
+        session.set_data(contents.data, changed=changed, keys=keys)
+        session.var_labels, session.filename = dict(contents.var_labels), filename
+        session.label_sets, session.label_names = dict(contents.label_sets), dict(contents.label_names)
+        session.sortedby, session.xt = list(sortedby), xt
     if not args.preserve:
         session.preserved = None
     return None

@@ -21,7 +21,8 @@ def describe(session: Session, args: Args) -> DescribeTable:
     from hlmshell.data import files as datasets
 
     rows = [DescribeRow(name, datasets.storage_type(session.data[name]),
-                        datasets.display_format(session.data[name]), "",
+                        datasets.display_format(session.data[name]),
+                        session.label_names.get(name, ""),
                         session.var_labels.get(name, "")) for name in args.varlist]
     stamp = None
     if session.filename and Path(session.filename).is_file():

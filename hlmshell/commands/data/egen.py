@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from hlmshell.commands.data import egen_cut
+from hlmshell.commands.data.egen_rows import ROW_FUNCTIONS, row_function
 from hlmshell.commands.data.generate import by_ids, full_values, insert_column, plural
+from hlmshell.data import statistics as stats
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
 from hlmshell.lang.declaration import parse_declaration
@@ -71,46 +74,23 @@ def _reduce(values: np.ndarray, gidx: np.ndarray, use: np.ndarray,
     return out
 
 
-def _nonmissing(x: np.ndarray) -> np.ndarray:
-    return x[~np.isnan(x)]
+def _mad(x: np.ndarray) -> float:
+    """Median absolute deviation from the median."""
+    x = stats.present(x)
+    return stats.pctile(50)(np.abs(x - stats.pctile(50)(x))) if x.size else np.nan
 
 
-def _mean(x: np.ndarray) -> float:
-    x = _nonmissing(x)
-    return float(x.mean()) if x.size else np.nan
-
-
-def _sd(x: np.ndarray) -> float:
-    x = _nonmissing(x)
-    return float(x.std(ddof=1)) if x.size > 1 else np.nan
-
-
-def _pctile(p: float) -> Callable[[np.ndarray], float]:
-    """Stata's summarize-style percentile: average at exact positions, else the next order statistic."""
-    def stat(x: np.ndarray) -> float:
-        x = np.sort(_nonmissing(x))
-        n = x.size
-        if n == 0:
-            return np.nan
-        pos = n * p / 100.0
-        k = int(np.floor(pos))
-        if pos == k:
-            return float(x[0] if k == 0 else (x[k - 1] + x[min(k, n - 1)]) / 2)
-        return float(x[min(k, n - 1)])
-    return stat
+def _mdev(x: np.ndarray) -> float:
+    """Mean absolute deviation from the mean."""
+    x = stats.present(x)
+    return float(np.mean(np.abs(x - x.mean()))) if x.size else np.nan
 
 
 _STATS: dict[str, Callable[[np.ndarray], float]] = {
-    "mean": _mean,
-    "sd": _sd,
-    "std": _sd,
-    "total": lambda x: float(np.nansum(x)),
-    "sum": lambda x: float(np.nansum(x)),
-    "count": lambda x: float((~np.isnan(x)).sum()),
-    "min": lambda x: float(_nonmissing(x).min()) if (~np.isnan(x)).any() else np.nan,
-    "max": lambda x: float(_nonmissing(x).max()) if (~np.isnan(x)).any() else np.nan,
-    "median": _pctile(50),
-    "iqr": lambda x: _pctile(75)(x) - _pctile(25)(x),
+    "mean": stats.mean, "sd": stats.sd, "total": stats.total, "sum": stats.total,
+    "count": stats.count, "min": stats.minimum, "max": stats.maximum,
+    "median": stats.pctile(50), "iqr": stats.iqr, "mad": _mad, "mdev": _mdev,
+    "skew": lambda x: stats.moments(x)[0], "kurt": lambda x: stats.moments(x)[1],
 }
 
 
@@ -141,37 +121,6 @@ def _markout(session: Session, use: np.ndarray, names: list[str]) -> np.ndarray:
     return use
 
 
-def _row_function(session: Session, fcn: str, args: str, use: np.ndarray) -> np.ndarray:
-    from hlmshell.lang.expr import column_values
-
-    names = varlist.expand(session.variables, args)
-    cols = []
-    for name in names:
-        col = column_values(session.data, name)
-        if col.dtype == object:
-            raise StataError("type mismatch", 109)
-        cols.append(col)
-    m = np.column_stack(cols) if cols else np.zeros((session.nobs, 0))
-    present = ~np.isnan(m)
-    with np.errstate(all="ignore"):
-        if fcn == "rowmean":
-            k = present.sum(axis=1)
-            out = np.where(k > 0, np.nansum(m, axis=1) / np.maximum(k, 1), np.nan)
-        elif fcn == "rowtotal":
-            out = np.nansum(m, axis=1)
-        elif fcn == "rowmax":
-            out = np.where(present.any(axis=1), np.nanmax(np.where(present, m, -np.inf), axis=1),
-                           np.nan)
-        elif fcn == "rowmin":
-            out = np.where(present.any(axis=1), np.nanmin(np.where(present, m, np.inf), axis=1),
-                           np.nan)
-        elif fcn == "rowmiss":
-            out = (~present).sum(axis=1).astype(float)
-        else:  # rownonmiss
-            out = present.sum(axis=1).astype(float)
-    return np.where(use, out, np.nan)
-
-
 def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str],
             opts: Args) -> tuple[np.ndarray, str]:
     """The egen function's values over all observations and the default storage type.
@@ -193,9 +142,8 @@ def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str
             raise StataError("egen ... group() may not be combined with by", 190)
         gidx = _group_index(session, names, keep)
         return np.where(gidx >= 0, gidx + 1.0, np.nan), "float"
-    if fcn.startswith("row") and fcn in ("rowmean", "rowtotal", "rowmax", "rowmin", "rowmiss",
-                                         "rownonmiss"):
-        return _row_function(session, fcn, args, use), "float"
+    if fcn in ROW_FUNCTIONS:
+        return row_function(session, fcn, args, use, opts), "float"
     if not args.strip():
         raise syntax_error()
     values = _numeric(session, args)
@@ -209,12 +157,19 @@ def compute(session: Session, fcn: str, args: str, use: np.ndarray, by: list[str
         p = opts.p
         if not 0 < p < 100:
             raise StataError("p() must be between 0 and 100", 198)
-        return _reduce(values, gidx, use, _pctile(p)), "float"
+        return _reduce(values, gidx, use, stats.pctile(p)), "float"
     if fcn == "std":
-        mean = _reduce(values, gidx, use, _mean)
-        sd = _reduce(values, gidx, use, _sd)
+        mean = _reduce(values, gidx, use, stats.mean)
+        sd = _reduce(values, gidx, use, stats.sd)
         with np.errstate(all="ignore"):
-            return (values - mean) / sd, "float"
+            return (values - mean) / sd * opts.std + opts.mean, "float"
+    if fcn == "pc":
+        total = _reduce(values, gidx, use, stats.total)
+        with np.errstate(all="ignore"):
+            return values / total * (1 if opts.prop else 100), "float"
+    if fcn == "total" and opts.missing:
+        counts = _reduce(values, gidx, use, stats.count)
+        return np.where(counts > 0, _reduce(values, gidx, use, stats.total), np.nan), "float"
     if fcn in _STATS:
         return _reduce(values, gidx, use, _STATS[fcn]), "float"
     raise StataError(f"unknown egen function {fcn}()", 133)
@@ -226,6 +181,12 @@ _FUNCTION_OPTIONS = {
     "group": parse_declaration("[, Missing]"),
     "rank": parse_declaration("[, field track unique]"),
     "pctile": parse_declaration("[, p(real 50)]"),
+    "std": parse_declaration("[, Mean(real 0) Std(real 1)]"),
+    "pc": parse_declaration("[, prop]"),
+    "total": parse_declaration("[, Missing]"),
+    "rowtotal": parse_declaration("[, Missing]"),
+    "cut": parse_declaration("[, at(numlist) Group(integer 0) ICodes LABel]"),
+    "mode": parse_declaration("[, MINmode MAXmode NUMmode(integer 0) Missing]"),
 }
 _NO_OPTIONS = parse_declaration("")
 
@@ -237,7 +198,7 @@ def function_options(fcn: str, text: str) -> Args:
 
 @command("egen", "newvarname =exp [if] [in] [, by(varlist) *]", byable="onecall")
 def egen(session: Session, args: Args) -> Text | None:
-    """Extended generate: group means, totals, counts, tags, group numbers, ranks."""
+    """Extended generate: group statistics, tags, group numbers, ranks, row statistics, cut, mode."""
     from hlmshell.data import storage
     from hlmshell.lang.expr import row_mask
 
@@ -256,11 +217,26 @@ def egen(session: Session, args: Args) -> Text | None:
         by = list(args.by.variables)
     opts = function_options(fcn, args.rest_options)
     use = row_mask(session, args.if_, args.in_, groups=by_ids(args))
-    values, default_type = compute(session, fcn, fargs, use, by, opts)
-    column = storage.numeric_series(values, type_name or default_type)
-    missing = int(column.isna().sum())
+    labels = None
+    if fcn == "cut":
+        result = egen_cut.cut(session, fargs, use, by, opts)
+        values, default_type, labels = result.values, "float", result.labels
+    elif fcn == "mode":
+        values = egen_cut.mode(session, fargs, use, _group_index(session, by, use), opts)
+        default_type = "str" if values.dtype == object else "float"
+    else:
+        values, default_type = compute(session, fcn, fargs, use, by, opts)
+    if default_type == "str":
+        column = storage.string_series(values)
+        missing = int((column == "").sum())
+    else:
+        column = storage.numeric_series(values, type_name or default_type)
+        missing = int(column.isna().sum())
     session.set_data(insert_column(session.data, name, column))
     session.var_labels = {**session.var_labels, name: f"{fcn}({fargs})"}
+    if labels is not None:
+        session.label_sets = {**session.label_sets, name: labels}
+        session.label_names = {**session.label_names, name: name}
     if missing:
         return Text(f"({plural(missing, 'missing value')} generated)")
     return None

@@ -17,9 +17,10 @@ if TYPE_CHECKING:
     from hlmshell.shell.session import Session
 
 
-@command("List", "[varlist] [if] [in]", byable="recall")
+@command("List", "[varlist] [if] [in] [, NOLabel]", byable="recall")
 def list_(session: Session, args: Args) -> ListTable:
-    """List observations (all variables unless a varlist is given)."""
+    """List observations (all variables unless a varlist is given); value labels are shown unless
+    ``nolabel``."""
     from hlmshell.data import files as datasets
     from hlmshell.lang.expr import row_mask
 
@@ -28,6 +29,8 @@ def list_(session: Session, args: Args) -> ListTable:
     for name in args.varlist:
         col = session.data[name]
         values = [None if v is None or v != v else v for v in col.to_numpy(dtype=object)[rows]]
+        if not args.nolabel and name in session.label_names:
+            values = [v if v is None else session.value_label(name, v) or v for v in values]
         columns.append(ListColumn(name, values, datasets.display_format(col)))
     group = session.by_rows
     if group is None:

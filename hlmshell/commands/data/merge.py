@@ -49,7 +49,8 @@ def merge(session: Session, args: Args) -> MergeReport | None:
     keys = expand(session.variables, keyspec)
     mergevar = None if args.nogenerate else new_name(session.variables, args.generate or "_merge")
     path, _ = datasets.find_input(session.cwd, args.using)
-    using, using_labels = datasets.read_dta(path)
+    contents = datasets.read_dta(path)
+    using, using_labels = contents.data, contents.var_labels
     missing = [k for k in keys if k not in using.columns]
     if missing:
         raise StataError(f"variable {missing[0]} not found in using data", 111)
@@ -107,6 +108,10 @@ def merge(session: Session, args: Args) -> MergeReport | None:
             labels[col] = using_labels[col]
     session.set_data(result)
     session.var_labels = {k: v for k, v in labels.items() if k in result.columns}
+    # value labels the master lacks come from the using file, as Stata's merge copies them
+    session.label_sets = {**contents.label_sets, **session.label_sets}
+    session.label_names = {**session.label_names,
+                           **{c: n for c, n in contents.label_names.items() if c in extra_new}}
     session.sortedby = list(keys)
     return report if args.report else None
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hlmshell.data.statistics import moments, stata_percentile
 from hlmshell.errors import StataError
 from hlmshell.results.data import SummaryDetail, SummaryRow, SummaryTable
 from hlmshell.results.stored import Results
@@ -20,26 +21,6 @@ if TYPE_CHECKING:
     from hlmshell.shell.session import Session
 
 PERCENTILES = (1, 5, 10, 25, 50, 75, 90, 95, 99)
-
-
-def stata_percentile(sorted_x: np.ndarray, p: float) -> float:
-    """Stata's default (summarize/_pctile) percentile of sorted values.
-
-    With P = n p / 100: the mean of x[P] and x[P+1] when P is a whole number, else x[ceil(P)]
-    (1-based), clamped to the data.
-    """
-    n = len(sorted_x)
-    pos = n * p / 100.0
-    whole = np.isclose(pos, round(pos), rtol=0, atol=1e-9)
-    if whole:
-        i = int(round(pos))
-        if i <= 0:
-            return float(sorted_x[0])
-        if i >= n:
-            return float(sorted_x[-1])
-        return float((sorted_x[i - 1] + sorted_x[i]) / 2)
-    i = int(np.ceil(pos))
-    return float(sorted_x[min(max(i, 1), n) - 1])
 
 
 def _values(session: Session, name: str, rows: np.ndarray) -> np.ndarray | None:
@@ -67,10 +48,7 @@ def _detail(x: np.ndarray) -> dict[str, float]:
     stats = _basic(x)
     if len(x) == 0:
         return stats
-    dev = x - stats["mean"]
-    m2 = float(np.mean(dev**2))
-    skew = float(np.mean(dev**3)) / m2**1.5 if m2 > 0 else float("nan")
-    kurt = float(np.mean(dev**4)) / m2**2 if m2 > 0 else float("nan")
+    skew, kurt = moments(x)
     ordered = {k: stats[k] for k in ("N", "sum_w", "mean", "Var", "sd")}
     ordered.update(skewness=skew, kurtosis=kurt)
     ordered.update({k: stats[k] for k in ("sum", "min", "max")})

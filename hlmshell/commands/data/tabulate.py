@@ -1,6 +1,9 @@
-"""tabulate var [if] [in] [, generate(stub) missing]; tabulate var1 var2 [, missing].
+"""tabulate var [if] [in] [, generate(stub) missing nolabel]; tabulate var1 var2 [, row column cell
+nofreq nokey chi2 lrchi2 exact V missing nolabel].
 
-Stata's r(): r(N) and r(r) (number of rows), plus r(c) for a two-way table.
+Values show their value labels unless ``nolabel``.  Stata's r(): r(N) and r(r) (number of rows),
+plus r(c) and the statistics asked for (r(chi2) r(p) r(chi2_lr) r(p_lr) r(CramersV) r(p_exact)
+r(p1_exact)) for a two-way table.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ import numpy as np
 
 from hlmshell.errors import StataError
 from hlmshell.render import Text
-from hlmshell.results.data import OneWayTable, TwoWayTable
 from hlmshell.results.stored import Results
+from hlmshell.results.tables import OneWayTable, TableTests, TwoWayTable
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:
     from hlmshell.lang.declaration import Args
     from hlmshell.shell.session import Session
+
+TWO_WAY_ONLY = ("row", "column", "cell", "nofreq", "nokey", "chi2", "lrchi2", "exact", "v")
 
 
 def _levels(values: np.ndarray, keep_missing: bool) -> tuple[list, np.ndarray]:
@@ -45,10 +50,21 @@ def _title(session: Session, name: str) -> str:
     return session.var_labels.get(name) or name
 
 
-@command("TAbulate", "varlist(max=2) [if] [in] [, Missing GENerate(name)]",
-         byable="recall")
+def _texts(session: Session, name: str, values: list, nolabel: bool) -> tuple[str, ...]:
+    """What each tabulated value is shown as: its value label, else the number (%9.0g)."""
+    from hlmshell.lang.numfmt import fmt_g
+
+    out = []
+    for v in values:
+        label = None if nolabel else session.value_label(name, v)
+        out.append(label if label is not None else v if isinstance(v, str) else fmt_g(v).strip())
+    return tuple(out)
+
+
+@command("TAbulate", "varlist(max=2) [if] [in] [, Missing GENerate(name) NOLabel Row COlumn CEll "
+         "NOFreq NOKey CHi2 LRchi2 Exact V]", byable="recall")
 def tabulate(session: Session, args: Args) -> OneWayTable | TwoWayTable | Text:
-    """One- and two-way tables of frequencies."""
+    """One- and two-way tables of frequencies (two-way: percentages and tests of independence)."""
     from hlmshell.lang.expr import column_values, row_mask
 
     by_group = session.by_rows is not None
@@ -58,10 +74,16 @@ def tabulate(session: Session, args: Args) -> OneWayTable | TwoWayTable | Text:
     names = args.varlist
     if len(names) == 2 and stub is not None:
         raise StataError("option generate() not allowed with two variables", 198)
+    if len(names) == 1:
+        for option in TWO_WAY_ONLY:
+            if args.options[option]:
+                raise StataError(f"option {option} not allowed", 198)
     rows = row_mask(session, args.if_, args.in_)
-    table = _two_way if len(names) == 2 else _one_way
     try:
-        shown = table(session, names, rows, args.missing)
+        if len(names) == 2:
+            shown = _two_way(session, names, rows, args)
+        else:
+            shown = _one_way(session, names, rows, args.missing, args.nolabel)
     except StataError as err:
         if err.rc != 2000 or not by_group:
             raise
@@ -72,7 +94,8 @@ def tabulate(session: Session, args: Args) -> OneWayTable | TwoWayTable | Text:
     return shown
 
 
-def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool) -> OneWayTable:
+def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool,
+             nolabel: bool) -> OneWayTable:
     from hlmshell.lang.expr import column_values
 
     name = names[0]
@@ -81,14 +104,16 @@ def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool
         raise StataError("no observations", 2000)
     freqs = np.bincount(codes, minlength=len(distinct))
     session.r = Results(scalars={"N": float(len(codes)), "r": float(len(distinct))})
-    return OneWayTable(_title(session, name), distinct, [int(f) for f in freqs])
+    return OneWayTable(_title(session, name), tuple(distinct),
+                       _texts(session, name, distinct, nolabel), tuple(int(f) for f in freqs))
 
 
-def _two_way(session: Session, names: list[str], rows: np.ndarray, missing: bool) -> TwoWayTable:
+def _two_way(session: Session, names: list[str], rows: np.ndarray, args: Args) -> TwoWayTable:
     from hlmshell.lang.expr import column_values
 
     a = column_values(session.data, names[0])[rows]
     b = column_values(session.data, names[1])[rows]
+    missing = args.missing
     a_ok = np.ones(len(a), bool) if missing else (a != "" if a.dtype == object else ~np.isnan(a))
     b_ok = np.ones(len(b), bool) if missing else (b != "" if b.dtype == object else ~np.isnan(b))
     both = a_ok & b_ok
@@ -98,13 +123,47 @@ def _two_way(session: Session, names: list[str], rows: np.ndarray, missing: bool
         raise StataError("no observations", 2000)
     counts = np.zeros((len(row_values), len(col_values)), dtype=np.int64)
     np.add.at(counts, (row_codes, col_codes), 1)
+    cells = tuple(c for c, on in (("freq", not args.nofreq), ("row", args.row),
+                                  ("col", args.column), ("cell", args.cell)) if on)
+    tests, scalars = _tests(counts, args)
     session.r = Results(scalars={"N": float(both.sum()), "r": float(len(row_values)),
-                                 "c": float(len(col_values))})
-    return TwoWayTable(_title(session, names[0]), _title(session, names[1]), row_values, col_values,
-                       counts)
+                                 "c": float(len(col_values)), **scalars})
+    return TwoWayTable(_title(session, names[0]), _title(session, names[1]),
+                       _texts(session, names[0], row_values, args.nolabel),
+                       _texts(session, names[1], col_values, args.nolabel), counts, cells,
+                       key=bool(cells) and cells != ("freq",) and not args.nokey, tests=tests)
 
 
-def _generate(session: Session, stub: str, name: str, values: np.ndarray, distinct: list,
+def _tests(counts: np.ndarray, args: Args) -> tuple[TableTests | None, dict[str, float]]:
+    """The statistics asked for and their r() scalars (Stata's names)."""
+    from hlmshell.inference import tables
+
+    if not (args.chi2 or args.lrchi2 or args.exact or args.v) or min(counts.shape) < 2:
+        return None, {}       # a single row or column: no test to report
+    scalars: dict[str, float] = {}
+    pearson = lr = None
+    if args.chi2:
+        res = tables.pearson(counts)
+        pearson = (res.statistic, res.df, res.p)
+        scalars.update(chi2=res.statistic, p=res.p)
+    if args.lrchi2:
+        res = tables.likelihood_ratio(counts)
+        lr = (res.statistic, res.df, res.p)
+        scalars.update(chi2_lr=res.statistic, p_lr=res.p)
+    v = tables.cramers_v(counts) if args.v else None
+    if v is not None:
+        scalars["CramersV"] = v
+    fisher = one_sided = None
+    if args.exact:
+        fisher = tables.fisher_exact(counts)
+        scalars["p_exact"] = fisher
+        if counts.shape == (2, 2):
+            one_sided = tables.fisher_one_sided(counts)
+            scalars["p1_exact"] = one_sided
+    return TableTests(pearson, lr, v, fisher, one_sided), scalars
+
+
+def _generate(session: Session, stub: str, name: str, values: np.ndarray, distinct: tuple,
               missing: bool) -> None:
     """``gen(stub)``: indicators stub1..stubK of each tabulated value, labelled ``name==value``.
 
@@ -113,8 +172,8 @@ def _generate(session: Session, stub: str, name: str, values: np.ndarray, distin
     """
     import pandas as pd
 
+    from hlmshell.lang.numfmt import fmt_g
     from hlmshell.lang.varlist import new_name
-    from hlmshell.render.data import value_text
 
     new = [new_name(session.variables, f"{stub}{k + 1}") for k in range(len(distinct))]
     data = session.data.copy()
@@ -132,6 +191,7 @@ def _generate(session: Session, stub: str, name: str, values: np.ndarray, distin
         else:
             col = col.astype(np.int8)
         data[var] = col.to_numpy()
-        labels[var] = f"{name}=={value_text(value)}"
+        shown = value if isinstance(value, str) else fmt_g(value).strip()
+        labels[var] = f"{name}=={shown}"
     session.set_data(data)
     session.var_labels = {k: v for k, v in labels.items() if k in data.columns}

@@ -1,4 +1,4 @@
-"""Variable management: rename, label variable, keep/drop (variables or observations), order."""
+"""Variable management: rename, keep/drop (variables or observations), order."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.lang.scan import unquote
 from hlmshell.render import Text
 from hlmshell.shell.registry import command
 
@@ -39,37 +38,12 @@ def rename(session: Session, args: Args) -> None:
             raise StataError(f"variable {new} already defined", 110)
     mapping = dict(zip(resolved, news))
     labels = {mapping.get(k, k): v for k, v in session.var_labels.items()}
+    attached = {mapping.get(k, k): v for k, v in session.label_names.items()}
     sortedby = [mapping.get(v, v) for v in session.sortedby]
     session.set_data(session.data.rename(columns=mapping))
     session.var_labels = labels
+    session.label_names = attached
     session.sortedby = sortedby
-    return None
-
-
-@command("LAbel", "", subcommand_error="label {word} not supported", subcommand_rc=199)
-def label(session: Session, args: Args) -> None:
-    """Label variables (label variable; value labels are not supported)."""
-    raise syntax_error()
-
-
-@command("LAbel VARiable", "anything")
-def label_variable(session: Session, args: Args) -> None:
-    """Label a variable.
-
-    ``label variable varname ["label"]``; without a label the variable's label is removed.
-    """
-    words = args.anything.split(None, 1)
-    name = varlist.resolve(session.variables, words[0])
-    text = unquote(words[1].strip()) if len(words) > 1 else ""
-    if len(text) > 80:
-        text = text[:80]
-    labels = dict(session.var_labels)
-    if text:
-        labels[name] = text
-    else:
-        labels.pop(name, None)
-    session.var_labels = labels
-    session.changed = True
     return None
 
 

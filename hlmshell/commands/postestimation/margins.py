@@ -23,6 +23,7 @@ from hlmshell.commands.postestimation.margins_spec import (
     over_groups,
     xvars,
 )
+from hlmshell.commands.postestimation.rtable import table_matrix
 from hlmshell.errors import StataError
 from hlmshell.inference.margins import DERIVATIVES, NotDifferentiable, estimate
 from hlmshell.inference.wald import coef_stats
@@ -31,7 +32,12 @@ from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
 from hlmshell.model.protocol import Statistic, margins_statistics
 from hlmshell.results.estimation import CoefRow, CoefTable
-from hlmshell.results.margins import MarginPoint, MarginsHeader, MarginsOutput, MarginsResult
+from hlmshell.results.margins import (
+    MarginPoint,
+    MarginsHeader,
+    MarginsOutput,
+    MarginsResult,
+)
 from hlmshell.results.stored import EResults, Results, StataMatrix
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
@@ -43,7 +49,6 @@ TITLES = {(False, True): "Predictive margins", (False, False): "Adjusted predict
           (True, True): "Average marginal effects", (True, False): "Conditional marginal effects"}
 DERIVATIVE_TITLES = {"dydx": "dy/dx", "eyex": "ey/ex", "dyex": "dy/ex", "eydx": "ey/dx"}
 PROPER_VCE = ("conventional", "twostep", "unadjusted")
-TABLE_ROWS = ["b", "se", "z", "pvalue", "ll", "ul", "df", "crit", "eform"]
 
 
 @dataclass(frozen=True)
@@ -132,16 +137,12 @@ def _post_r(session: Session, e: EResults, labelled: list[Labelled], est, stats,
         res.macros.update({"derivatives": header.derivatives, "xvars": " ".join(header.xvars)})
     if header.over:
         res.macros["over"] = " ".join(header.over)
-    table = np.array([[est.b[k], np.sqrt(max(est.V[k, k], 0.0)), s[0], s[1], s[2], s[3],
-                       np.nan if df is None else df, np.nan, 0.0]
-                      for k, s in enumerate(stats)]).T
-    crit = np.where(np.isfinite(table[1]) & (table[1] > 0), (table[5] - table[0]) /
-                    np.where(table[1] > 0, table[1], 1.0), np.nan)
-    table[7] = crit
     res.matrices["b"] = StataMatrix(est.b.reshape(1, -1), ["y1"], names)
     res.matrices["V"] = StataMatrix(est.V, list(names), list(names))
     res.matrices["Jacobian"] = StataMatrix(est.G, list(names), list(e.matrices["b"].colnames))
-    res.matrices["table"] = StataMatrix(table, list(TABLE_ROWS), list(names))
+    se = np.sqrt(np.maximum(np.diag(est.V), 0.0))
+    res.matrices["table"] = table_matrix(names, est.b, se, None if df is None else
+                                         np.full(len(names), df), level)
     if at_matrix is not None:
         res.matrices["at"] = at_matrix
     return res

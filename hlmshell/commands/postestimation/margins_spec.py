@@ -47,7 +47,7 @@ class Covariates:
     bases: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, design: "Design") -> "Covariates":
+    def of(cls, design: Design) -> Covariates:
         out = cls()
         for col in design.columns:
             for var, level in col.parts:
@@ -142,7 +142,7 @@ class AtSpec:
     legend: AtRow
 
 
-def _stat_setting(var: str, stat: str, covariates: Covariates, data: "pd.DataFrame"
+def _stat_setting(var: str, stat: str, covariates: Covariates, data: pd.DataFrame
                   ) -> tuple[str, object]:
     """("value", v) or ("shares", {level: share}) or ("observed", None) for ``(stat) var``."""
     if stat == "asobserved":
@@ -165,7 +165,7 @@ def _stat_setting(var: str, stat: str, covariates: Covariates, data: "pd.DataFra
 
 
 def at_rows(options: list[list[AtItem]], atmeans: bool, covariates: Covariates,
-            data: "pd.DataFrame", variables: list[str], fixed_elsewhere: set[str]) -> list[AtSpec]:
+            data: pd.DataFrame, variables: list[str], fixed_elsewhere: set[str]) -> list[AtSpec]:
     """The ``_at`` rows of the at() options (their items read by :func:`parse_at`, all options in
     order), with atmeans applied to what nothing else sets.  No at() and no atmeans: one row
     setting nothing."""
@@ -229,7 +229,7 @@ class OverGroup:
     rows: np.ndarray
 
 
-def over_groups(names: list[str], data: "pd.DataFrame") -> list[OverGroup]:
+def over_groups(names: list[str], data: pd.DataFrame) -> list[OverGroup]:
     """The groups of the over() variables present in the rows, in ascending order."""
     if not names:
         return [OverGroup((), np.ones(len(data), dtype=bool))]

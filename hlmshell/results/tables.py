@@ -1,0 +1,52 @@
+"""Results of the table commands: tabulate (one- and two-way), tabstat and table.
+
+Values are numbers (NaN for missing) or strings, with the text each is shown as already chosen
+(the value label, or the number); :mod:`hlmshell.render.tabulate` and :mod:`hlmshell.render.summaries`
+lay them out as Stata does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OneWayTable:
+    """``tabulate x``: the distinct values (float, NaN for missing, or str), their texts, counts."""
+
+    title: str
+    values: tuple[Any, ...]
+    texts: tuple[str, ...]
+    freqs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TableTests:
+    """The statistics under a two-way table (None: not asked for)."""
+
+    pearson: tuple[float, int, float] | None = None      # chi2, df, p
+    lr: tuple[float, int, float] | None = None
+    cramers_v: float | None = None
+    fisher: float | None = None
+    fisher_one_sided: float | None = None                 # 2 x 2 tables only
+
+
+@dataclass(frozen=True)
+class TwoWayTable:
+    """``tabulate r c``: counts[i, j] for row value i and column value j.
+
+    ``cells`` says what each cell shows, in Stata's order: ``freq``, ``row``, ``col``, ``cell``
+    (percentages of the row, column and table totals).
+    """
+
+    row_title: str
+    col_title: str
+    row_texts: tuple[str, ...]
+    col_texts: tuple[str, ...]
+    counts: np.ndarray
+    cells: tuple[str, ...] = ("freq",)
+    key: bool = False
+    tests: TableTests | None = None
