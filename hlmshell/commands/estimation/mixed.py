@@ -8,7 +8,7 @@ display options redisplays the active results, as in Stata.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -65,11 +65,22 @@ def _equation(session: Session, part: REPart, level: str):
     return EquationSpec(level, tuple(names), not part.noconstant, part.cov)
 
 
-def fit(session: Session, spec: MixedSpec):
-    """The fitted model and the estimation sample."""
-    from hlmshell.model.multilevel.mixed_model import fit_mixed_model
+@dataclass
+class ModelInputs:
+    """What a multilevel command line names, resolved on the data in memory."""
 
-    depvar_word, _, fe_spec = spec.depvar_spec.strip().partition(" ")
+    depvar: str
+    terms: list
+    levels: list[str]
+    equations: list                   # EquationSpec, as typed
+    sample: np.ndarray                # rows with none of the variables missing (and if/in)
+
+
+def model_inputs(session: Session, depvar_spec: str, parts: list[REPart], if_: str | None,
+                 in_: str | None, extra: tuple[str, ...] = ()) -> ModelInputs:
+    """The dependent variable, fixed-effects terms, levels and equations of ``depvar_spec`` and
+    ``parts``, with the estimation sample (``extra``: more variables that must not be missing)."""
+    depvar_word, _, fe_spec = depvar_spec.strip().partition(" ")
     if "." in depvar_word or "#" in depvar_word:
         raise StataError("depvar may not be a factor variable", 198)
     variables = session.variables
@@ -79,31 +90,40 @@ def fit(session: Session, spec: MixedSpec):
                          f"{depvar} is a string variable", 109)
     terms = parse_terms(fe_spec, variables)
     levels: list[str] = []
-    for part in spec.equations:
+    for part in parts:
         name = part.level if part.level == "_all" else varlist.resolve(variables, part.level)
         if name not in levels:
             levels.append(name)
     if "_all" in levels and levels[0] != "_all":
         raise StataError("_all must be the first level", 198)
     equations = [_equation(session, part, level) for part, level in
-                 zip(spec.equations, [p.level if p.level == "_all" else
-                                      varlist.resolve(variables, p.level) for p in spec.equations])]
+                 zip(parts, [p.level if p.level == "_all" else
+                             varlist.resolve(variables, p.level) for p in parts])]
     re_vars = [v for eq in equations for v in (*eq.variables, *([eq.factor] if eq.factor else []))]
-    for name in re_vars + variables_of(terms):
+    for name in re_vars + variables_of(terms) + list(extra):
         if session.is_string(name):
             raise StataError(f"string variables not allowed in varlist;\n{name} is a string variable",
                              109)
-    used = dict.fromkeys([depvar, *variables_of(terms), *re_vars, *[v for v in levels if v != "_all"]])
-    sample = row_mask(session, spec.if_, spec.in_)
+    used = dict.fromkeys([depvar, *variables_of(terms), *re_vars, *extra,
+                          *[v for v in levels if v != "_all"]])
+    sample = row_mask(session, if_, in_)
     for name in used:
         sample &= ~_missing(session, name)
     if not sample.any():
         raise StataError("no observations", 2000)
-    model = fit_mixed_model(session.data.loc[sample], depvar, terms, levels, equations,
-                            constant=not spec.noconstant, reml=spec.reml, maxiter=spec.iterate,
-                            tolerance=spec.tolerance, ltolerance=spec.ltolerance,
-                            nrtolerance=spec.nrtolerance)
-    return model, sample
+    return ModelInputs(depvar, terms, levels, equations, sample)
+
+
+def fit(session: Session, spec: MixedSpec):
+    """The fitted model and the estimation sample."""
+    from hlmshell.model.multilevel.mixed_model import fit_mixed_model
+
+    inputs = model_inputs(session, spec.depvar_spec, spec.equations, spec.if_, spec.in_)
+    model = fit_mixed_model(session.data.loc[inputs.sample], inputs.depvar, inputs.terms,
+                            inputs.levels, inputs.equations, constant=not spec.noconstant,
+                            reml=spec.reml, maxiter=spec.iterate, tolerance=spec.tolerance,
+                            ltolerance=spec.ltolerance, nrtolerance=spec.nrtolerance)
+    return model, inputs.sample
 
 
 def post_results(session: Session, spec: MixedSpec, cmdline: str, model, sample: np.ndarray

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from hlmshell.errors import StataError
 from hlmshell.lang.abbrev import match
-from hlmshell.lang.declaration import Args, parse_declaration
+from hlmshell.lang.declaration import Args, Declaration, parse_declaration
 from hlmshell.lang.scan import split_options, split_top_level
 from hlmshell.lang.syntax import parse_syntax
 
@@ -120,22 +120,33 @@ def _fit_options(args: Args, spec: MixedSpec) -> None:
     spec.display = display_options(args, spec.display)
 
 
-def parse_mixed(rest: str, cmd: str, variables: list[str]) -> MixedSpec:
-    """Split a ``mixed`` command line into its fixed part, random-effects equations and options."""
+@dataclass
+class EquationLine:
+    """A multilevel command line split at its ``||``: the fixed part (depvar and terms, if/in), the
+    equations as typed, and the options of the fixed part and of the last equation."""
+
+    depvar_spec: str
+    if_: str | None
+    in_: str | None
+    fixed_args: Args
+    equations: list[REPart]
+    last_args: Args | None            # None without equations: the fixed part's options rule
+
+
+def split_equations(rest: str, variables: list[str], *, fixed_only: Declaration,
+                    fixed: Declaration, equation: Declaration, last: Declaration) -> EquationLine:
+    """Read ``depvar [fe] [if] [in] [, fe_opts] [|| level: [re] [, re_opts]] ... [, opts]`` with the
+    declarations of each place's options (``fixed_only``: the fixed part's when there is no ``||``;
+    ``last``: the last equation's, which hold the command's own options as well)."""
     parts = split_top_level(rest, "||")
     head, fixed_opts = split_options(parts[0])
-    fixed = parse_syntax(head, allow_exp=False)
-    if fixed.using is not None:
+    syn = parse_syntax(head, allow_exp=False)
+    if syn.using is not None:
         raise StataError("using not allowed", 101)
-    xt = cmd == "xtmixed"
-    spec = MixedSpec(cmd=cmd, depvar_spec=fixed.anything, if_=fixed.if_, in_=fixed.in_, reml=xt,
-                     display=MixedDisplay(sd=xt))
-    if not spec.depvar_spec:
+    if not syn.anything:
         raise StataError("varlist required", 100)
-    fixed_args = (_FIXED if len(parts) > 1 else _FIXED_ONLY).parse("," + fixed_opts, variables)
-    spec.noconstant = fixed_args.noconstant
-    if len(parts) == 1:
-        _fit_options(fixed_args, spec)
+    fixed_args = (fixed if len(parts) > 1 else fixed_only).parse("," + fixed_opts, variables)
+    line = EquationLine(syn.anything, syn.if_, syn.in_, fixed_args, [], None)
     for k, text in enumerate(parts[1:]):
         body, opt_text = split_options(text)
         level, colon, varspec = body.partition(":")
@@ -143,16 +154,28 @@ def parse_mixed(rest: str, cmd: str, variables: list[str]) -> MixedSpec:
             raise StataError("invalid random-effects specification", 198)
         rspec = parse_syntax(varspec, allow_exp=False)
         if rspec.if_ is not None or rspec.in_ is not None:
-            spec.if_ = _and(spec.if_, rspec.if_)
-            spec.in_ = spec.in_ or rspec.in_
-        last = k == len(parts) - 2
-        args = (_LAST_EQUATION if last else _EQUATION).parse("," + opt_text, variables)
+            line.if_ = _and(line.if_, rspec.if_)
+            line.in_ = line.in_ or rspec.in_
+        is_last = k == len(parts) - 2
+        args = (last if is_last else equation).parse("," + opt_text, variables)
         part = REPart(level=level.strip(), varspec=rspec.anything, noconstant=args.noconstant)
         if args.covariance is not None:
             part.cov = covariance_name(args.covariance)
-        if last:
-            _fit_options(args, spec)
-        spec.equations.append(part)
+        if is_last:
+            line.last_args = args
+        line.equations.append(part)
+    return line
+
+
+def parse_mixed(rest: str, cmd: str, variables: list[str]) -> MixedSpec:
+    """Split a ``mixed`` command line into its fixed part, random-effects equations and options."""
+    line = split_equations(rest, variables, fixed_only=_FIXED_ONLY, fixed=_FIXED,
+                           equation=_EQUATION, last=_LAST_EQUATION)
+    xt = cmd == "xtmixed"
+    spec = MixedSpec(cmd=cmd, depvar_spec=line.depvar_spec, if_=line.if_, in_=line.in_, reml=xt,
+                     display=MixedDisplay(sd=xt), noconstant=line.fixed_args.noconstant,
+                     equations=line.equations)
+    _fit_options(line.last_args or line.fixed_args, spec)
     return spec
 
 
