@@ -465,3 +465,40 @@ def test_profile_graph_for_marginsplot():
     np.testing.assert_array_equal(caps.y2 - caps.y1, [2.0, 2.0])
     assert g.legend.keys == ((2, "a"), (4, "b"))
     assert len(figure(g).legends[0].get_texts()) == 2
+
+
+def test_at_the_prompt_with_a_display_the_viewer_gets_the_picture(hsb, monkeypatch, tmp_path):
+    import os
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    opened = tmp_path / "opened.txt"
+    viewer = bin_dir / "xdg-open"
+    viewer.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    viewer.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DISPLAY", ":99")
+    s, buf = hsb
+    s.interactive = True
+    assert run(s, buf, "scatter mathach ses, name(shown)") == ""
+    for _ in range(100):
+        if opened.exists() and opened.read_text().strip():
+            break
+        time.sleep(0.05)
+    from pathlib import Path
+
+    picture = Path(opened.read_text().strip())
+    assert picture.name == "shown.png" and png_size(picture) == (1125, 675)
+
+
+def test_axis_titles_come_from_variable_labels(hsb):
+    s, buf = hsb
+    run(s, buf, 'label variable ses "Socio-economic status"')
+    run(s, buf, 'label variable mathach "Math achievement"')
+    run(s, buf, "twoway (scatter mathach ses) (lfit mathach ses)")
+    p = s.graphs["Graph"].panels[0]
+    assert (p.xaxis.title, p.yaxis.title) == ("Socio-economic status", "Math achievement")
+    assert s.graphs["Graph"].legend.keys == ((1, "Math achievement"), (2, "Fitted values"))
+    run(s, buf, "histogram mathach")
+    assert s.graphs["Graph"].panels[0].xaxis.title == "Math achievement"

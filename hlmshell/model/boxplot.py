@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hlmshell.data.statistics import stata_percentile
+
 
 @dataclass(frozen=True, eq=False)
 class BoxSummary:
@@ -22,8 +24,10 @@ class BoxSummary:
     outside: np.ndarray
 
 
-def box_summary(values: np.ndarray, q1: float, median: float, q3: float) -> BoxSummary:
+def box_summary(values: np.ndarray) -> BoxSummary:
+    """The box of the (non-missing) ``values``, with summarize's quartiles."""
     x = np.sort(np.asarray(values, dtype=float))
+    q1, median, q3 = (stata_percentile(x, p) for p in (25, 50, 75))
     reach = 1.5 * (q3 - q1)
     inside = x[(x >= q1 - reach) & (x <= q3 + reach)]
     lower = float(inside.min()) if len(inside) else q1

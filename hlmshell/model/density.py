@@ -16,6 +16,8 @@ from typing import Callable
 
 import numpy as np
 
+from hlmshell.data import statistics
+
 
 @dataclass(frozen=True, eq=False)
 class HistogramBins:
@@ -99,14 +101,16 @@ KERNELS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def default_bandwidth(x: np.ndarray, p25: float, p75: float) -> float:
+def default_bandwidth(x: np.ndarray) -> float:
     """0.9 m / N^(1/5) with m = min(sd, IQR/1.349), or sd when that minimum is not positive
-    (the quartiles as ``summarize, detail`` gives them)."""
-    sd = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
-    m = min(sd, (p75 - p25) / 1.349)
+    (summarize's quartiles and sd)."""
+    ordered = np.sort(np.asarray(x, dtype=float))
+    sd = statistics.sd(ordered) if len(ordered) > 1 else 0.0
+    iqr = statistics.stata_percentile(ordered, 75) - statistics.stata_percentile(ordered, 25)
+    m = min(sd, iqr / 1.349)
     if m <= 0:
         m = sd
-    return 0.9 * m / len(x) ** 0.2
+    return 0.9 * m / len(ordered) ** 0.2
 
 
 def density_grid(x: np.ndarray, bandwidth: float, points: int) -> np.ndarray:

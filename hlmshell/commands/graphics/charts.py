@@ -5,8 +5,9 @@
 
 Groups are the values of the ``over()`` variable in ascending order, labelled by their value label
 or value, at positions 1, 2, ...; several variables are boxes or bars side by side within a group,
-told apart by the legend.  ``graph bar`` statistics: mean (the default), median, sum, count, min,
-max, sd; its y-axis title is ``mean of y`` when one variable is shown.
+told apart by the legend.  ``graph bar`` statistics are Stata's (``data.statistics``: mean, the
+default, median, p1-p99, sum, count, min, max, sd, semean, iqr, ...); the y-axis title is
+``mean of y`` when one variable is shown.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hlmshell.commands.data.summarize import stata_percentile
 from hlmshell.commands.graphics.assemble import finish
 from hlmshell.commands.graphics.options import TWOWAY_OPTIONS, GraphOptions
 from hlmshell.commands.graphics.plots import Built, Context, style
@@ -111,8 +111,7 @@ def graph_box(session: Session, args: Args) -> list[Text]:
                 v = np.sort(v[~np.isnan(v)])
                 if not len(v):
                     continue
-                s = box_summary(v, stata_percentile(v, 25), stata_percentile(v, 50),
-                                stata_percentile(v, 75))
+                s = box_summary(v)
                 boxes.append(Box(float(where), s.lower_quartile, s.median, s.upper_quartile,
                                  s.lower_adjacent, s.upper_adjacent, frozen_array(s.outside)))
             label = session.var_labels.get(name) or name
@@ -127,7 +126,7 @@ def graph_box(session: Session, args: Args) -> list[Text]:
 
 def _bar_series(session: Session, text: str) -> list[tuple[str, str]]:
     """``(mean) y1 y2 (sum) y3`` → [("mean", "y1"), ("mean", "y2"), ("sum", "y3")]."""
-    from hlmshell.model.grouped import STATISTICS
+    from hlmshell.data.statistics import statistic
 
     stat, out, pos = "mean", [], 0
     for m in [*_STAT.finditer(text), None]:
@@ -137,7 +136,7 @@ def _bar_series(session: Session, text: str) -> list[tuple[str, str]]:
         if m is None:
             break
         stat = m.group(1)
-        if stat not in STATISTICS:
+        if statistic(stat) is None:
             raise StataError(f"({stat}) invalid statistic", 198)
         pos = m.end()
     if not out:
@@ -148,7 +147,7 @@ def _bar_series(session: Session, text: str) -> list[tuple[str, str]]:
 @command("GRaph BAR", f"anything [if] [in] [, OVER(varname) {_LOOK} {CHART_OPTIONS}]")
 def graph_bar(session: Session, args: Args) -> list[Text]:
     """Bar charts of a statistic (mean by default) of each variable over groups."""
-    from hlmshell.model.grouped import statistic
+    from hlmshell.data.statistics import statistic
 
     series = _bar_series(session, args.anything)
     chart = _chart(session, args, [n for _, n in series])
@@ -161,7 +160,7 @@ def graph_bar(session: Session, args: Args) -> list[Text]:
             heights = []
             for _, member in groups:
                 v = columns[name][member & panel_rows]
-                heights.append(statistic(v[~np.isnan(v)], stat))
+                heights.append(statistic(stat)(v[~np.isnan(v)]))
             key = f"{stat} of {name}"
             bars = Bars(frozen_array(_positions(len(groups), len(series), k, width)),
                         frozen_array(heights), width * 0.9, key, style(ctx, args))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from hlmshell.commands.data.summarize import stata_percentile
 from hlmshell.commands.graphics.assemble import finish
 from hlmshell.commands.graphics.options import TWOWAY_OPTIONS, GraphOptions
 from hlmshell.commands.graphics.plots import LINE, Built, Context, style
@@ -41,14 +40,6 @@ def _values(session: Session, args: Args) -> tuple[str, np.ndarray, np.ndarray]:
     return name, x, rows
 
 
-def bandwidth(x: np.ndarray) -> float:
-    """kdensity's default bandwidth (with summarize's quartiles)."""
-    from hlmshell.model.density import default_bandwidth
-
-    s = np.sort(x)
-    return default_bandwidth(x, stata_percentile(s, 25), stata_percentile(s, 75))
-
-
 def _kernel(args: Args) -> str:
     text = (args.kernel or "epanechnikov").strip()
     for name, shortest in zip(KERNEL_NAMES, _KERNEL_ABBREV):
@@ -62,7 +53,8 @@ def _kernel(args: Args) -> str:
          f"FColor(string) {TWOWAY_OPTIONS}]")
 def histogram(session: Session, args: Args) -> list[Text]:
     """Histograms, with optional normal and kernel-density overlays."""
-    from hlmshell.model.density import fitted_normal_density, histogram_bins, kernel_density
+    from hlmshell.model.density import (default_bandwidth, fitted_normal_density, histogram_bins,
+                                        kernel_density)
 
     name, x, rows = _values(session, args)
     if args.discrete and args.bin is not None:
@@ -102,7 +94,7 @@ def histogram(session: Session, args: Args) -> list[Text]:
         keys = [name]
         grid = bins.start + np.arange(300) * (bins.upper - bins.start) / 299
         if args.kdensity:
-            dens = kernel_density(v, grid, bandwidth(v))
+            dens = kernel_density(v, grid, default_bandwidth(v))
             plots.append(Points("line", frozen_array(grid), frozen_array(dens * bins.area(kind)),
                                 f"kdensity {name}", Style(refline=True, lpattern="solid")))
             keys.append(f"kdensity {name}")
@@ -123,7 +115,8 @@ def histogram(session: Session, args: Args) -> list[Text]:
          f"{LINE} COLor(string) {TWOWAY_OPTIONS}]")
 def kdensity(session: Session, args: Args) -> list[Text]:
     """Kernel density estimate (Epanechnikov kernel by default), with an optional normal density."""
-    from hlmshell.model.density import density_grid, fitted_normal_density, kernel_density
+    from hlmshell.model.density import (default_bandwidth, density_grid, fitted_normal_density,
+                                        kernel_density)
 
     name, x, rows = _values(session, args)
     kernel = _kernel(args)
@@ -132,7 +125,7 @@ def kdensity(session: Session, args: Args) -> list[Text]:
     values = x[rows]
     if len(values) < 2:
         raise StataError("insufficient observations", 2001)
-    h = args.bwidth if args.bwidth is not None else bandwidth(values)
+    h = args.bwidth if args.bwidth is not None else default_bandwidth(values)
     points = args.n if args.n > 1 else 50
     out: list[Text] = []
     if points > session.nobs:

@@ -161,7 +161,7 @@ def _legend(fig: Any, graph: Graph, scheme: Scheme, handles: list[Any], left: fl
               11: ("upper left", (0.01, 0.99))}
     loc, anchor = places.get(position, places[6])
     fig.legend([h for h, _ in keys], [t for _, t in keys], loc=loc, bbox_to_anchor=anchor,
-               ncol=max(1, cols), fontsize=8, frameon=position not in (3, 6),
+               ncol=max(1, cols), fontsize=8, frameon=scheme.name != "stcolor",
                edgecolor=color("gs12"))
     fig.subplots_adjust(left=left, right=right, bottom=bottom,
                         top=0.86 if graph.titles.title else 0.95)
