@@ -95,7 +95,7 @@ def test_prompt_tab_completion_in_a_real_terminal(tmp_path):
     try:
         wait_for(".")
         time.sleep(0.3)
-        child.send("pw\t\r")                        # "pw" + Tab completes to pwd
+        child.send("pwd\t\r")                       # "pwd" + Tab completes (pw: pwcompare too)
         wait_for(f"{tmp_path.resolve()}\n")
         child.send("help exi\t\r")
         wait_for("exit [#] [, clear stata]")
@@ -157,10 +157,10 @@ def session(tmp_path) -> Session:
 
 
 def test_completes_commands_at_the_start_and_variables_where_declared(session):
-    assert completions(session, "pw") == ["pwd"]
+    assert completions(session, "pw") == ["pwcompare", "pwd"]
     assert "help" in completions(session, "he")
-    assert completions(session, "quietly pw") == ["pwd"]
-    assert completions(session, "bysort id: pw") == ["pwd"]
+    assert completions(session, "quietly pw") == ["pwcompare", "pwd"]
+    assert completions(session, "bysort id: pw") == ["pwcompare", "pwd"]
     assert completions(session, "by i") == ["id"]                 # the by-variables
     assert completions(session, "noi by id: su m") == ["mathach", "meanses"]
     assert completions(session, "help pw") == ["pwd"]
@@ -199,7 +199,7 @@ def test_completes_subcommands_and_options_from_the_declarations(session):
     assert completions(session, "mat list A, nohe") == ["noheader"]
     assert completions(session, "sca d") == ["define", "dir", "drop"]
     assert completions(session, "set s") == ["scheme", "seed"]
-    assert completions(session, "ret ") == ["clear", "list"]
+    assert completions(session, "ret ") == ["add", "clear", "list", "local", "matrix", "scalar"]
     assert completions(session, "exit, ") == ["clear", "stata"]
     assert completions(session, "help mat l") == ["list"]
     assert completions(session, "help log ") == ["close", "query", "using"]
@@ -298,6 +298,6 @@ def test_the_loop_with_piped_keys_and_a_log(session, tmp_path, monkeypatch):
     assert "    pwd\n" in text and "half a line" not in text
     assert "command sumarize is unrecognized\nr(199);" in text
     log = (tmp_path / "typed.log").read_text()
-    assert re.search(r"^\. help +pwd\nhelp pwd\n", log, re.M)  # the typed command, joined, then output
+    assert re.search(r"^\. help ///\n> pwd\nhelp pwd\n", log, re.M)  # as typed (``> `` lines), output
     assert ". sumarize\ncommand sumarize is unrecognized\nr(199);\n. log close\n" in log
     assert "half a line" not in log

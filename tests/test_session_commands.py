@@ -58,7 +58,7 @@ def test_an_undeclared_option_is_refused(shell, line):
 def test_options_that_were_accepted_and_ignored_are_refused(shell):
     assert shell("log using a, smcl", rc=198) == "option smcl not allowed\nr(198);\n"
     assert not (Path(shell.session.cwd) / "a.log").exists()
-    assert shell("set linesize 100", rc=199) == "set linesize not allowed\nr(199);\n"
+    assert shell("set maxvar 100", rc=199) == "set maxvar not allowed\nr(199);\n"
     assert shell("set more on", rc=198) == \
         "set more on not available; output never pauses\nr(198);\n"
 

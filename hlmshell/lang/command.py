@@ -1,4 +1,5 @@
-"""A command line's prefixes (``quietly``, ``capture``, ``by varlist:``...) and its command word."""
+"""A command line's prefixes (``quietly``, ``capture``, ``by varlist:``, ``version #:``...) and its
+command word (``{`` for a block run under prefixes: ``quietly {``)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,11 @@ class Command:
     by_sort: bool = False
     by_order: list[str] | None = None  # bysort's extra (varlist) sort keys, Stata's ``bysort a (b):``
     by_rc0: bool = False          # ``by g, rc0:``: carry on after a group fails
+    version: str | None = None    # ``version 11: xtmixed ...``
 
 
+RELEASE = "18.0"            # the Stata release whose behaviour is followed (``version``, c(stata_version))
+_VERSION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*:")
 _PREFIXES = {
     "qui": "quietly", "quie": "quietly", "quiet": "quietly", "quietl": "quietly", "quietly": "quietly",
     "n": "noisily", "no": "noisily", "noi": "noisily", "nois": "noisily", "noisi": "noisily",
@@ -55,6 +59,11 @@ def parse_command(line: str) -> Command:
             if rest.startswith(":"):
                 rest = rest[1:]
             continue
+        version = _VERSION.match(rest, m.end())
+        if lowered in ("vers", "versi", "versio", "version") and version:
+            cmd.version = version.group(1)
+            rest = rest[version.end():]
+            continue
         if lowered in ("by", "bys", "byso", "bysor", "bysort"):
             colon = next((i for i, c in top_level_positions(rest) if c == ":"), -1)
             if colon < 0:
@@ -80,7 +89,7 @@ def parse_command(line: str) -> Command:
             continue
         break
     rest = rest.lstrip()
-    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*|[=.]", rest)
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*|[=.{]", rest)
     if not m:
         if rest:
             raise StataError(f"{rest.split()[0]} is not a valid command name", 199)
@@ -89,3 +98,14 @@ def parse_command(line: str) -> Command:
     cmd.name = m.group(0)
     cmd.rest = rest[m.end():]
     return cmd
+
+
+def check_version(text: str, current: str = RELEASE) -> None:
+    """``version #``: a release this one can run (any up to ``current``)."""
+    try:
+        wanted = float(text)
+    except ValueError:
+        raise syntax_error() from None
+    if not 1 <= wanted <= float(current):
+        raise StataError(f"this is version {current} of Stata; it cannot run version "
+                         f"{wanted:.1f} programs", 9)

@@ -276,6 +276,7 @@ class Args:
     given: set[str] = field(default_factory=set)     # options typed (not defaults)
     rest_options: str = ""          # with ``*``: the options that were not declared
     by: Any = None                  # the by-groups, for a byable(onecall) command under ``by``
+    block: Any = None               # the block the line opens, for a command declared ``block=True``
 
     def __getattr__(self, name: str) -> Any:
         options = self.__dict__.get("options", {})

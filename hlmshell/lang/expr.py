@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from hlmshell.errors import StataError, syntax_error
+from hlmshell.lang.creturn import system_value
 from hlmshell.lang.numfmt import fmt_num
+from hlmshell.lang.varlist import abbreviated
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -425,7 +427,7 @@ def _name(name: str, ctx: _Ctx) -> Value:
     if name in s.scalars:
         v = s.scalars[name]
         return v if isinstance(v, str) else float(v)
-    matches = [v for v in s.variables if v.startswith(name)]
+    matches = abbreviated(s.variables, name)
     if len(matches) == 1:
         return ctx.column(matches[0])
     if len(matches) > 1:
@@ -736,6 +738,9 @@ def _call(name: str, arg_nodes: list[tuple], ctx: _Ctx) -> Value:
     s = ctx.session
     if name in ("e", "r"):
         return _stored(name, arg_nodes, ctx)
+    if name == "c" and len(arg_nodes) == 1 and arg_nodes[0][0] == "name":
+        value = system_value(s, arg_nodes[0][1])
+        return math.nan if value is None else value
     if name == "scalar":
         if len(arg_nodes) != 1 or arg_nodes[0][0] != "name":
             raise syntax_error()

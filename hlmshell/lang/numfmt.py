@@ -157,3 +157,42 @@ def fmt_display(x: float | None) -> str:
 def fmt_matrix_entry(x: float | None) -> str:
     """``matrix list`` entries: %10.0g, right-justified in 10 (Stata separates columns by a space)."""
     return fmt_g(x, 10)
+
+
+_STRING_FORMAT = re.compile(r"^%(-|~)?(\d*)s$")
+_DATE_FORMAT = re.compile(r"^%(-)?(\d*)td$")
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def is_format(fmt: str) -> bool:
+    """Whether ``fmt`` is a display format this module writes (numeric, ``%#s`` or ``%td``)."""
+    return bool(_FORMAT.match(fmt) or _STRING_FORMAT.match(fmt) or _DATE_FORMAT.match(fmt))
+
+
+def fmt_date(x: float | None) -> str:
+    """Stata's ``%td``: days since 1 January 1960 as ``01jan1960``."""
+    if is_missing(x):
+        return "."
+    import datetime as dt
+
+    day = dt.date(1960, 1, 1) + dt.timedelta(days=math.floor(float(x)))
+    return f"{day.day:02d}{_MONTHS[day.month - 1]}{day.year}"
+
+
+def fmt_value(value: float | str | None, fmt: str) -> str:
+    """A number or string in any format :func:`is_format` accepts (``%-12s``, ``%td``, ``%9.3f``);
+    ValueError when the format does not fit the value."""
+    m = _STRING_FORMAT.match(fmt)
+    if m:
+        if not isinstance(value, str):
+            raise ValueError(f"{fmt} is a string format")
+        width = int(m.group(2) or 0)
+        return value.ljust(width) if m.group(1) == "-" else (
+            value.center(width) if m.group(1) == "~" else value.rjust(width))
+    if isinstance(value, str):
+        raise ValueError(f"{fmt} is a numeric format")
+    m = _DATE_FORMAT.match(fmt)
+    if m:
+        text, width = fmt_date(value), int(m.group(2) or 0)
+        return text.ljust(width) if m.group(1) else text.rjust(width)
+    return fmt_num(value, fmt)

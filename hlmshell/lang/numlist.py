@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Iterator
 
 from hlmshell.errors import StataError
 
@@ -81,3 +82,26 @@ def parse_numlist(text: str) -> list[float]:
         out.append(value)
         i += 1
     return out
+
+
+_FORVALUES = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*({_NUMBER})|\(\s*({_NUMBER})\s*\)\s*({_NUMBER})"
+                        rf"|\s+({_NUMBER})\s*(?:to|:)\s*({_NUMBER}))\s*$")
+
+
+def forvalues_range(text: str) -> Iterator[float]:
+    """The values ``forvalues`` takes ([P] forvalues): ``#1/#2`` (by 1, up only), ``#1(#d)#2``,
+    ``#1 #t to #2`` and ``#1 #t : #2`` (by #t - #1); values past #2 are not taken."""
+    m = _FORVALUES.match(text)
+    if not m:
+        raise StataError("invalid syntax", 198)
+    first = float(m.group(1))
+    if m.group(2) is not None:
+        step, last = 1.0, float(m.group(2))
+    elif m.group(3) is not None:
+        step, last = float(m.group(3)), float(m.group(4))
+    else:
+        step, last = float(m.group(5)) - first, float(m.group(6))
+    if step == 0:
+        raise StataError("invalid syntax", 198)
+    count = math.floor((last - first) / step + 1e-9)
+    return (_clean(first + k * step) for k in range(count + 1))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from contextvars import ContextVar
 
 from hlmshell.errors import StataError
+
+# ``set varabbrev off``: variables must be named in full (the dispatcher sets this per command).
+ABBREVIATIONS: ContextVar[bool] = ContextVar("varabbrev", default=True)
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 
@@ -22,12 +26,17 @@ def resolve(variables: list[str], word: str) -> str:
     """One variable: the exact name, else the unique variable it abbreviates (Stata's r(111) rules)."""
     if word in variables:
         return word
-    matches = [v for v in variables if v.startswith(word)]
+    matches = abbreviated(variables, word)
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
         raise StataError(f"{word} ambiguous abbreviation", 111)
     raise StataError(f"variable {word} not found", 111)
+
+
+def abbreviated(variables: list[str], word: str) -> list[str]:
+    """The variables ``word`` abbreviates (none under ``set varabbrev off``)."""
+    return [v for v in variables if v.startswith(word)] if ABBREVIATIONS.get() else []
 
 
 def expand(variables: list[str], spec: str, *, allow_empty: bool = False) -> list[str]:

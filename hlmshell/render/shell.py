@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hlmshell.lang.numfmt import fmt_g
 from hlmshell.render import renders
-from hlmshell.results.shell import ByHeader
+from hlmshell.results.shell import ByHeader, Displayed
 
 BY_RULE = "-" * 79
 
@@ -18,3 +18,8 @@ def by_header(obj: ByHeader) -> str:
             value if isinstance(value, str) else fmt_g(float(value), 9).strip())
         parts.append(f"{name} = {shown}")
     return f"\n{BY_RULE}\n-> " + ", ".join(parts)
+
+
+@renders(Displayed)
+def displayed(obj: Displayed) -> str:
+    return obj.text

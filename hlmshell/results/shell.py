@@ -11,3 +11,11 @@ class ByHeader:
     with their value labels where they have one."""
 
     values: tuple[tuple[str, float | str, str | None], ...]   # (variable, value, label)
+
+
+@dataclass(frozen=True)
+class Displayed:
+    """What ``display`` prints; ``continued``: the line stays open (``_continue``)."""
+
+    text: str
+    continued: bool = False

@@ -18,7 +18,7 @@ import warnings
 
 from hlmshell import __version__
 from hlmshell.errors import StataError
-from hlmshell.lang.lines import logical_lines
+from hlmshell.lang.lines import Line, script_lines
 from hlmshell.shell.dofile import ExitRequest, read_script, run_commands, run_script
 from hlmshell.shell.session import Session
 
@@ -59,7 +59,7 @@ def _run_file(session: Session, name: str) -> int:
     return rc
 
 
-def _run_text(session: Session, lines: list[str]) -> int:
+def _run_text(session: Session, lines: list[Line]) -> int:
     try:
         return run_commands(session, lines)
     except ExitRequest as request:
@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.dofile is not None:
             rc = _run_file(session, args.dofile)
         elif args.execute:
-            rc = _run_text(session, [ln for cmd in args.execute for ln in logical_lines(cmd)])
+            rc = _run_text(session, [ln for cmd in args.execute for ln in script_lines(cmd)])
         elif not sys.stdin.isatty():
-            rc = _run_text(session, logical_lines(sys.stdin.read()))
+            rc = _run_text(session, script_lines(sys.stdin.read()))
         else:
             from hlmshell.shell.repl import (
                 run_repl,  # prompt_toolkit only when interactive

@@ -24,13 +24,15 @@ class Output:
     logs: dict[str, IO[str]] = field(default_factory=dict)
     quiet: int = 0
 
-    def emit(self, text: str, *, style: str | None = None, force: bool = False) -> None:
-        """Print ``text`` (one or more lines) unless output is being suppressed."""
+    def emit(self, text: str, *, style: str | None = None, force: bool = False,
+             end: str = "\n") -> None:
+        """Print ``text`` (one or more lines) unless output is being suppressed; ``end=""`` leaves
+        the line open (``display ... _continue``)."""
         if self.quiet > 0 and not force:
             return
-        self.console.print(Text(text, style=style or ""))
+        self.console.print(Text(text, style=style or ""), end=end)
         for log in self.logs.values():
-            log.write(text + "\n")
+            log.write(text + end)
             log.flush()
 
     def error(self, text: str) -> None:

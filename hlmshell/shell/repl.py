@@ -25,10 +25,10 @@ from hlmshell.errors import StataError
 from hlmshell.lang.abbrev import Table
 from hlmshell.lang.command import parse_command
 from hlmshell.lang.declaration import Declaration, OptionSpec
-from hlmshell.lang.lines import logical_lines, needs_continuation
+from hlmshell.lang.blocks import Block, needs_more, opens_block, read_block
+from hlmshell.lang.lines import Line, echo_text, script_lines
 from hlmshell.lang.scan import top_level_positions
-from hlmshell.shell.dispatcher import run_line
-from hlmshell.shell.dofile import ExitRequest
+from hlmshell.shell.dofile import ExitRequest, run_commands
 from hlmshell.shell.session import Session
 
 PROMPT = ". "
@@ -59,7 +59,7 @@ class CommandHistory(History):
 
     def append_string(self, string: str) -> None:
         whole = "\n".join([*self.pending, string])
-        if needs_continuation(whole):
+        if needs_more(whole):
             self.pending.append(string)
             return
         self.pending = []
@@ -264,11 +264,12 @@ def make_prompt(session: Session, **kwargs) -> PromptSession:
 
 
 def read_command(prompt: PromptSession) -> str:
-    """One command as typed: further ``> `` lines while it ends in ``///`` (or an open comment)."""
+    """One command as typed: further ``> `` lines while it ends in ``///`` (or an open comment), or
+    while a block (``foreach ... {``, ``program define``) is not closed."""
     history = prompt.history
     try:
         text = prompt.prompt(PROMPT)
-        while needs_continuation(text):
+        while needs_more(text):
             text += "\n" + prompt.prompt(CONTINUATION)
     except KeyboardInterrupt:
         if isinstance(history, CommandHistory):
@@ -285,21 +286,38 @@ def _log_only(session: Session, text: str) -> None:
 
 
 def run_typed(session: Session, text: str) -> int | None:
-    """Run what was typed at the prompt; return an exit status when the shell should end."""
-    lines = logical_lines(text)
-    for line in lines:
-        if len(lines) > 1:
-            session.out.echo(line)
+    """Run what was typed at the prompt; return an exit status when the shell should end.
+
+    One command (or one block: a loop, ``if {...}``, a program definition) is written to the logs
+    as typed, its further lines numbered as Stata numbers them; several pasted commands are echoed
+    one by one and each runs whatever happened to the one before.
+    """
+    lines = script_lines(text)
+    whole = _one_block(lines)
+    try:
+        if len(lines) == 1 or whole is not None:
+            _log_only(session, whole.numbered(session.linesize) if whole is not None
+                      else echo_text(lines[0], width=session.linesize))
+            run_commands(session, lines, echo=False, stop=False)
         else:
-            _log_only(session, f". {line}")
-        try:
-            run_line(session, line)
-        except ExitRequest as request:
-            if session.changed and not request.clear:
-                session.out.error("no; dataset in memory has changed since last saved\nr(4);")
-                return None
-            return request.rc
+            run_commands(session, lines, echo=True, stop=False)
+    except ExitRequest as request:
+        if session.changed and not request.clear:
+            session.out.error("no; dataset in memory has changed since last saved\nr(4);")
+            return None
+        return request.rc
     return None
+
+
+def _one_block(lines: list[Line]) -> Block | None:
+    """The block the typed lines make up, when they are exactly one."""
+    if not lines or not opens_block(lines[0].text):
+        return None
+    try:
+        block, end = read_block(lines, 0)
+    except StataError:
+        return None
+    return block if end == len(lines) else None
 
 
 def run_repl(session: Session, *, banner: bool = True, **prompt_kwargs) -> int:

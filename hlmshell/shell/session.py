@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hlmshell.lang.command import RELEASE
 from hlmshell.results.stored import EResults, Results, StataMatrix
 from hlmshell.shell.output import Output
 
@@ -43,6 +44,7 @@ class Frame:
     returns: Results | None = None  # an rclass program's r(), posted when it ends
     loops: int = 0                  # loops running in this frame (for ``continue``)
     if_outcome: bool | None = None  # the last ``if``: whether a branch ran (for ``else``)
+    by_rows: Any = None             # a byable program's by-group (for ``marksample``)
 
 
 class Session:
@@ -77,7 +79,7 @@ class Session:
         self.frame = Frame()
         self.programs: dict[str, Any] = {}      # user programs (``program define``) by name
         self.s: dict[str, str] = {}             # s() results (``sreturn local``)
-        self.version = "18.0"                   # ``version #``
+        self.version = RELEASE                  # ``version #``
         self.varabbrev = True                   # ``set varabbrev``
         self.linesize: int | None = None        # ``set linesize``: echoed lines wrap at it
         self.temp_count = 0                     # temporary names given out (``tempvar``...)

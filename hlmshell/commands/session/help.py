@@ -13,6 +13,8 @@ from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.abbrev import Pattern
 from hlmshell.lang.command import _PREFIXES
 from hlmshell.lang.declaration import Args, Declaration, OptionSpec
+from hlmshell.lang.scan import split_options
+from hlmshell.lang.syntax import parse_options
 from hlmshell.render import Text
 from hlmshell.shell.registry import CommandSpec, command
 from hlmshell.shell.session import Session
@@ -91,10 +93,12 @@ def option_lines(spec: CommandSpec) -> list[str]:
     return lines
 
 
-@command("Help", "[anything(id=command)]")
+@command("Help", "[anything(raw id=command)]")
 def help_(session: Session, args: Args) -> Text:
     """Show the commands, or the syntax of one command."""
-    words = args.anything.split()
+    topic_text, options = split_options(args.anything)   # raw: ``help if`` is about the command
+    parse_options(options).finish()
+    words = topic_text.split()
     if not words:
         return Text(_help_index(session))
     if len(words) > 2:

@@ -31,5 +31,8 @@ def return_list(session: Session, args: Args) -> ResultsListing | None:
 
 @command("RETurn clear", "")
 def return_clear(session: Session, args: Args) -> None:
-    """Clear the r() results."""
-    session.r = Results()
+    """Clear the r() results (in an rclass program: those it is about to return)."""
+    if session.frame.returns is not None:
+        session.frame.returns = Results()
+    else:
+        session.r = Results()

@@ -1,4 +1,5 @@
-"""set: ``set seed #``, ``set obs #`` and ``set more off``; any other setting is refused.
+"""set: ``set seed #``, ``set obs #``, ``set more off``, ``set varabbrev on|off`` and ``set linesize
+#``; any other setting is refused.
 
 ``set more off`` is what the shell always does (output never pauses), so it is accepted; ``set more
 on`` (pausing at each screenful) is not available and is refused.
@@ -75,3 +76,24 @@ def set_more(session: Session, args: Args) -> None:
         raise StataError("set more on not available; output never pauses", 198)
     if value != "off":
         raise syntax_error()
+
+
+@command("set varabbrev", "name(id=on|off)")
+def set_varabbrev(session: Session, args: Args) -> None:
+    """``set varabbrev off``: variables must then be named in full (on: abbreviations allowed)."""
+    session.varabbrev = _on_off(args.names[0])
+
+
+@command("set linesize", "anything(id=#)")
+def set_linesize(session: Session, args: Args) -> None:
+    """The width at which echoed command lines wrap onto ``> `` lines (40 to 255)."""
+    word = _one_word(args.anything)
+    if not word.isdigit() or not 40 <= int(word) <= 255:
+        raise StataError("linesize must be between 40 and 255", 198)
+    session.linesize = int(word)
+
+
+def _on_off(word: str) -> bool:
+    if word not in ("on", "off"):
+        raise syntax_error()
+    return word == "on"
