@@ -163,7 +163,7 @@ def test_completes_commands_at_the_start_and_variables_where_declared(session):
     assert completions(session, "bysort id: pw") == ["pwcompare", "pwd"]
     assert completions(session, "by i") == ["id"]                 # the by-variables
     assert completions(session, "noi by id: su m") == ["mathach", "meanses"]
-    assert completions(session, "help pw") == ["pwd"]
+    assert completions(session, "help pw") == ["pwcompare", "pwd"]
     assert completions(session, "su m") == ["mathach", "meanses"]  # summarize declares a varlist
     assert completions(session, "su mathach if mea") == ["meanses"]
     assert completions(session, "pwd m") == []                    # pwd declares nothing
