@@ -502,3 +502,13 @@ def test_axis_titles_come_from_variable_labels(hsb):
     assert s.graphs["Graph"].legend.keys == ((1, "Math achievement"), (2, "Fitted values"))
     run(s, buf, "histogram mathach")
     assert s.graphs["Graph"].panels[0].xaxis.title == "Math achievement"
+
+
+def test_value_labels_name_the_groups_and_panels(hsb):
+    s, buf = hsb
+    run(s, buf, 'label define sec 0 "Public" 1 "Catholic"')
+    run(s, buf, "label values sector sec")
+    run(s, buf, "graph box mathach, over(sector)")
+    assert s.graphs["Graph"].panels[0].xaxis.tick_labels == ("Public", "Catholic")
+    run(s, buf, "scatter mathach ses, by(sector)")
+    assert [p.title for p in s.graphs["Graph"].panels] == ["Public", "Catholic"]

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from hlmshell.lang.numfmt import fmt_num
@@ -186,8 +186,11 @@ def _draw_panel(ax: Any, panel: Panel, scheme: Scheme, *, labels: bool) -> list[
         _axis(ax, which, axis, scheme)
         if labels:
             (ax.set_xlabel if which == "x" else ax.set_ylabel)(axis.title, fontsize=9)
-    if panel.title:
-        ax.set_title(panel.title, fontsize=9, backgroundcolor=color("gs14"), pad=3)
+    if panel.title:        # a by-group's title: a band across the top of its plot region
+        ax.add_patch(Rectangle((0, 1.01), 1, 0.08, transform=ax.transAxes, clip_on=False,
+                               facecolor=color("gs14"), edgecolor="none"))
+        ax.text(0.5, 1.05, panel.title, transform=ax.transAxes, ha="center", va="center",
+                fontsize=9)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(labelsize=8)
