@@ -266,8 +266,9 @@ def test_margins_needs_estimates() -> None:
 
 # -- melogit: a stand-in random-intercept logit in the protocol ----------------------------------
 class RandomInterceptLogit:
-    """``melogit y x || g:`` at given estimates: e(b) = (β over the design, var(_cons)); ``mu`` the
-    marginal mean ∫ invlogit(xb + u) φ(u; 0, var) du, ``mu fixedonly`` invlogit(xb), ``xb``."""
+    """``melogit y x || g:`` at given estimates: e(b) = (β over the design, var(_cons)); ``mu
+    marginal`` the marginal mean ∫ invlogit(xb + u) φ(u; 0, var) du (margins' default), ``mu
+    fixedonly`` invlogit(xb), ``xb``."""
 
     kind = "multilevel"
 
@@ -292,7 +293,7 @@ class RandomInterceptLogit:
     nobs = 1934
     df_resid = None
     statistics = (Statistic("mu", "Predicted mean"), Statistic("xb", "Linear predictor"))
-    margins_statistics = (Statistic("mu", "Marginal predicted mean"),
+    margins_statistics = (Statistic("mu marginal", "Marginal predicted mean"),
                           Statistic("mu fixedonly", "Predicted mean, fixed portion only"),
                           Statistic("xb", "Linear predictor, fixed portion only"))
 
@@ -383,10 +384,16 @@ def test_melogit_default_expression_and_header() -> None:
     assert lines[1:5] == [("Predictive margins                                       "
                            "Number of obs = 1,934"), "Model VCE: OIM", "",
                           "Expression: Marginal predicted mean, predict()"]
+    default = session.r.matrices["b"].values.copy()
+    _run(session, "margins urban, predict(mu)", buf)              # marginal is assumed
+    assert np.array_equal(session.r.matrices["b"].values, default)
     start = len(buf.getvalue())
     _run(session, "margins urban, predict(mu fixedonly)", buf)
     assert ("Expression: Predicted mean, fixed portion only, predict(mu fixedonly)"
             in buf.getvalue()[start:])
+    fixedonly = session.r.matrices["b"].values.copy()
+    _run(session, "margins urban, predict(mu conditional(fixedonly))", buf)
+    assert np.array_equal(session.r.matrices["b"].values, fixedonly)
     assert run_line(session, "margins urban, predict(mu bogus)") == 198
     assert "option bogus not allowed" in buf.getvalue()
 
@@ -406,3 +413,19 @@ def test_atmeans_puts_factor_indicators_at_their_proportions() -> None:
     assert lines[1].startswith("Adjusted predictions ")
     assert lines[5:8] == ["At: age     = .0021979 (mean)", "    0.urban = .7094105 (mean)",
                           "    1.urban = .2905895 (mean)"]
+
+
+def test_value_labels_name_the_levels() -> None:
+    session, buf = _hsb("regress mathach i.sector##c.ses")
+    _run(session, 'label define sect 0 "Public" 1 "Catholic"', buf)
+    _run(session, "label values sector sect", buf)
+    start = len(buf.getvalue())
+    _run(session, "margins sector, at(ses=(0 1))", buf)
+    _run(session, "margins, dydx(sector)", buf)
+    _run(session, "contrast r.sector", buf)
+    _run(session, "pwcompare sector", buf)
+    text = buf.getvalue()[start:]
+    for row in ("   1#Public  |   11.86764", " 2#Catholic  |   16.17157", "   Catholic  |   1.949568",
+                "(Catholic vs Public)  |", "Catholic vs Public  |"):
+        assert row in text, row
+    assert session.r.matrices["b_vs"].colnames == ["1vs0.sector"]    # names keep the levels

@@ -62,15 +62,21 @@ class PostedMargins:
 
 def _statistic(model, text: str | None) -> tuple[Statistic, str]:
     """The statistic of ``predict(...)`` (the model's margins default without it) and the text
-    echoed in ``Expression:``."""
+    echoed in ``Expression:``.  A statistic typed alone is the first of the model's margins
+    statistics of that name (``mu`` is ``mu marginal`` after a GLMM: Stata assumes ``marginal``);
+    ``conditional(fixedonly)`` is ``fixedonly``."""
     available = margins_statistics(model)
     if not text:
         return available[0], ""
     typed = " ".join(text.split())
-    words = typed.lower().split()
+    words = typed.lower().replace("conditional(fixedonly)", "fixedonly").split()
     for stat in available:
-        if stat.name == " ".join(words):
+        if stat.name.split() == words:
             return stat, typed
+    if len(words) == 1:
+        for stat in available:
+            if stat.name.split()[0] == words[0]:
+                return stat, typed
     names = [s.name.split()[0] for s in available]
     if words[0] in names and len(words) > 1:
         raise StataError(f"option {words[1]} not allowed", 198)
@@ -105,9 +111,8 @@ def _table(labelled: list[Labelled], b: np.ndarray, V: np.ndarray, level: float,
         else:
             name = item.equation if derivative else "_cons"
             term, label = ("", name)
-            if derivative and "." in name:                 # a factor level: under its variable
-                lv, var_name = name.split(".", 1)
-                term, label = var_name, lv
+            if item.level_label:                           # a factor level: under its variable
+                term, label = name.split(".", 1)[1], item.level_label
             rows.append(CoefRow(label, st.estimate, st.se, st.stat, st.p, st.lower, st.upper,
                                 term=term))
     if derivative and any(item.term for item in labelled):
@@ -215,7 +220,8 @@ def margins(session: Session, args: Args) -> list:
                                                                  if x.level is not None}
     ats = at_rows(at_items, args.atmeans, covariates, data, variables, fixed_elsewhere)
     overs = over_groups(over_names, data)
-    labelled = build(terms, ats, overs, over_names, derivs, kind)
+    labelled = build(terms, ats, overs, over_names, derivs, kind,
+                     lambda var, value: session.value_label(var, value) or level_text(value))
     try:
         est = estimate(model, stat.name, data, [item.margin for item in labelled],
                        e.matrices["V"].values)

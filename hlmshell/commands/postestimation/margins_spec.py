@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -284,11 +284,15 @@ class Labelled:
     term: str
     label: str
     dims: tuple[tuple[str, float], ...]
+    level_label: str = ""          # a factor derivative's level as the table shows it
 
 
 def build(terms: list[Term], ats: list[AtSpec], overs: list[OverGroup], over_names: list[str],
-          derivs: list[XVar], kind: str | None) -> list[Labelled]:
-    """Every margin in Stata's order, with its names."""
+          derivs: list[XVar], kind: str | None,
+          label: Callable[[str, float], str] | None = None) -> list[Labelled]:
+    """Every margin in Stata's order, with its names; ``label(var, level)`` is a level's text in
+    the table (its value label)."""
+    label = label or (lambda var, value: level_text(value))
     out: list[Labelled] = []
     several_at = len(ats) > 1
     blocks: list[Term | None] = list(terms) or [None]
@@ -312,7 +316,9 @@ def build(terms: list[Term], ats: list[AtSpec], overs: list[OverGroup], over_nam
                         if xv is not None:
                             equation = xv.name
                             colname = f"{xv.name}:{colname}" if dims else xv.name
-                        out.append(Labelled(Margin(group.rows, setting, effect), colname,
-                                            equation, "#".join(names),
-                                            "#".join(level_text(v) for _, v in dims), dims))
+                        out.append(Labelled(
+                            Margin(group.rows, setting, effect), colname, equation,
+                            "#".join(names), "#".join(level_text(v) if n == "_at" else
+                                                      label(n, v) for n, v in dims), dims,
+                            "" if xv is None or xv.level is None else label(xv.var, xv.level)))
     return out
