@@ -128,3 +128,30 @@ def relfactor_from_relcov(cov: str, S: np.ndarray) -> np.ndarray:
     if cov in ("identity", "independent"):
         return np.diag(np.sqrt(np.diag(S)))
     return np.linalg.cholesky(S)
+
+
+def lambda_derivatives(cov: str, q: int, t: np.ndarray) -> np.ndarray:
+    """dΛ_e/dθ_j for every θ_j of the equation: (k, q, q), exact.
+
+    For exchangeable Λ = e^{t₀} chol(R(ρ)), the Cholesky factor's derivative is
+    dL = L Φ(L⁻¹ dR L⁻ᵀ) with Φ the lower triangle, halved on the diagonal.
+    """
+    lam = lambda_from_theta(cov, q, t)
+    if cov == "identity":
+        return lam[None].copy()
+    if cov == "independent":
+        out = np.zeros((q, q, q))
+        out[np.arange(q), np.arange(q), np.arange(q)] = np.diag(lam)
+        return out
+    if cov == "exchangeable":
+        lo = -1.0 / (q - 1)
+        drho = (1.0 - lo) * 0.5 / np.cosh(t[1]) ** 2
+        chol = lam / np.exp(t[0])
+        X = np.linalg.solve(chol, np.linalg.solve(chol, np.ones((q, q)) - np.eye(q)).T).T
+        phi = np.tril(X, -1) + 0.5 * np.diag(np.diag(X))
+        return np.stack([lam, np.exp(t[0]) * drho * chol @ phi])
+    rows, cols = np.tril_indices(q)
+    out = np.zeros((len(rows), q, q))
+    for j, (a, b) in enumerate(zip(rows, cols)):
+        out[j, a, b] = lam[a, b] if a == b else 1.0
+    return out

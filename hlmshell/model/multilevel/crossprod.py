@@ -54,8 +54,25 @@ class Layout:
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..k-1 for any hashable values (np.unique order), and each code's first row."""
+    """Integer codes 0..k-1 for any hashable values (np.unique order), and each code's first row.
+
+    Integers are not sorted again: codes below a few times the row count (group codes already
+    factorised) are relabelled through a count table, others (nested combinations) by hashing."""
     values = np.asarray(values)
+    n = values.shape[0]
+    if values.dtype.kind in "iu" and n:
+        if values.min() >= 0 and values.max() < 4 * n + 1024:
+            present = np.bincount(values) > 0
+            codes = (np.cumsum(present) - 1)[values].astype(np.int64)
+            k = int(present.sum())
+        else:
+            import pandas as pd
+
+            codes, uniques = pd.factorize(values, sort=True)
+            codes, k = codes.astype(np.int64), len(uniques)
+        first = np.full(k, n, dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
+        return codes, first
     if values.dtype == object:
         values = values.astype(str)
     _, first, inv = np.unique(values, return_index=True, return_inverse=True)

@@ -140,13 +140,10 @@ def eliminate(layout: Layout, factors: list[np.ndarray]) -> Elimination | None:
     return Elimination(logdet_M, corr, lams, store)
 
 
-def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
-    """None when a matrix is not positive definite (the caller treats it as ll = -inf)."""
-    p = layout.p
-    el = eliminate(layout, factors)
-    if el is None:
-        return None
-    S = layout.XytXy - el.corr
+def generalised_least_squares(S: np.ndarray, p: int
+                              ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """From S = [X y]'V̄⁻¹[X y]: X'V̄⁻¹X, β̂, the penalised residual sum of squares r² and
+    log|X'V̄⁻¹X|; None when X'V̄⁻¹X is not positive definite or r² is not positive."""
     XtVX = S[:p, :p]
     XtVy = S[:p, p]
     if p:
@@ -160,6 +157,15 @@ def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
         beta = np.zeros(0)
         logdet_XtVX = 0.0
     r2 = float(S[p, p] - XtVy @ beta)
-    if not (r2 > 0 and np.isfinite(el.logdet_M)):
+    return (XtVX, beta, r2, logdet_XtVX) if r2 > 0 else None
+
+
+def core(layout: Layout, factors: list[np.ndarray]) -> Core | None:
+    """None when a matrix is not positive definite (the caller treats it as ll = -inf)."""
+    el = eliminate(layout, factors)
+    if el is None or not np.isfinite(el.logdet_M):
         return None
-    return Core(el.logdet_M, XtVX, beta, r2, logdet_XtVX, el.lams, el.store)
+    fixed = generalised_least_squares(layout.XytXy - el.corr, layout.p)
+    if fixed is None:
+        return None
+    return Core(el.logdet_M, *fixed, el.lams, el.store)

@@ -17,10 +17,13 @@ import numpy as np
 from hlmshell.model.errors import ModelError
 
 from . import covariance as cv
-from .crossprod import Layout, LevelInfo, build_layout, build_levels
-from .factor import Core, core
-from .optimise import OptimiserSummary, hessian, maximise
+from .crossed import CrossedLayout
+from .crossprod import Layout, LevelInfo, build_levels
+from .factor import Core
+from .objective import Objective
+from .optimise import OptimiserSummary, maximise
 from .response import Gaussian
+from .threads import single_threaded
 
 
 @dataclass
@@ -29,8 +32,14 @@ class REEquation:
 
     level: int  # index of its grouping level, 0 = outermost
     names: list[str]  # display names of the random-effect variables, "_cons" last if present
-    Z: np.ndarray  # n x q float64 (column of ones for _cons)
+    Z: np.ndarray  # n x q float64 (column of ones for _cons); R.varname: n x 1 (its z)
     cov: str  # "identity" | "independent" | "exchangeable" | "unstructured"
+    codes: np.ndarray | None = None  # R.varname: each row's level (0..len(names)-1); Z's one
+    #                                  column then holds each row's value of its level's indicator
+
+    @property
+    def label(self) -> str:
+        return self.names[0].partition(".")[2] if self.codes is not None else " ".join(self.names)
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class LMMFit:
     theta: np.ndarray = field(repr=False, default=None)
     layout: Layout = field(repr=False, default=None)
     core: Core = field(repr=False, default=None)
+    crossed: CrossedLayout | None = field(repr=False, default=None)   # R.varname designs
 
     @property
     def method(self) -> str:
@@ -104,15 +114,6 @@ def gamma_covariance(H: np.ndarray, gamma: np.ndarray, names: list[str]) -> tupl
     return V, False
 
 
-def _theta_slices(eqs: list[REEquation]) -> list[slice]:
-    out, pos = [], 0
-    for e in eqs:
-        k = cv.n_params(e.cov, e.Z.shape[1])
-        out.append(slice(pos, pos + k))
-        pos += k
-    return out
-
-
 def _gamma_order(eqs: list[REEquation]) -> list[int]:
     """Equations sorted by level, keeping the typed order within a level (Stata's E index)."""
     return sorted(range(len(eqs)), key=lambda i: (eqs[i].level, i))
@@ -146,8 +147,10 @@ def _check(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray], eqs: list[REE
             raise ValueError(f"unknown covariance structure {e.cov}")
         if not 0 <= e.level < len(levels):
             raise ValueError("equation level out of range")
-        if e.Z.shape != (n, len(e.names)):
-            raise ValueError("Z must be n x len(names)")
+        if e.Z.shape != (n, len(e.names) if e.codes is None else 1):
+            raise ValueError("Z must be n x len(names), or n x 1 with codes")
+        if e.codes is not None and (e.cov != "identity" or len(e.codes) != n):
+            raise ValueError("a factor's equation has identity covariance and a code per row")
         if e.cov == "exchangeable" and e.Z.shape[1] < 2:
             raise ModelError("exchangeable_too_small")
 
@@ -157,7 +160,15 @@ def fit_lmm(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[LevelI
             tolerance: float = 1e-8, ltolerance: float = 1e-10,
             nrtolerance: float = 1e-12) -> LMMFit:
     """Fit by ML or REML.  ``levels`` are each row's codes per level (outermost first; nested groups
-    are formed here) or already built :class:`LevelInfo`."""
+    are formed here) or already built :class:`LevelInfo`.  BLAS runs on one thread (``threads``)."""
+    with single_threaded():
+        return _fit(y, X, levels, equations, reml=reml, maxiter=maxiter, tolerance=tolerance,
+                    ltolerance=ltolerance, nrtolerance=nrtolerance)
+
+
+def _fit(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[LevelInfo],
+         equations: list[REEquation], *, reml: bool, maxiter: int, tolerance: float,
+         ltolerance: float, nrtolerance: float) -> LMMFit:
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     X = np.asarray(X, dtype=np.float64).reshape(y.shape[0], -1)
     n, p = X.shape
@@ -166,55 +177,104 @@ def fit_lmm(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[LevelI
     if n <= p:
         raise ModelError("insufficient_observations")
     response = Gaussian(reml)
-    eq_Z = [np.asarray(e.Z, dtype=np.float64) for e in equations]
-    layout = build_layout(y, X, infos, [e.level for e in equations], eq_Z)
-    slices = _theta_slices(equations)
-
-    def factors_theta(theta: np.ndarray) -> list[np.ndarray]:
-        return [cv.lambda_from_theta(e.cov, e.Z.shape[1], theta[s]) for e, s in zip(equations, slices)]
-
-    def ll_theta(theta: np.ndarray) -> float:
-        c = core(layout, factors_theta(theta))
-        return -np.inf if c is None else response.profiled_loglik(c, n, p)
-
-    theta0 = np.concatenate([cv.theta_start(e.cov, e.Z.shape[1]) for e in equations]) \
-        if equations else np.zeros(0)
-    start = ll_theta(theta0)
+    eqs = [REEquation(e.level, e.names, np.asarray(e.Z, dtype=np.float64), e.cov, e.codes)
+           for e in equations]
+    obj = Objective(y, X, infos, eqs, response)
+    theta0 = np.concatenate([cv.theta_start(e.cov, e.Z.shape[1]) for e in eqs]) \
+        if eqs else np.zeros(0)
+    start = obj.loglik(theta0)
     if not np.isfinite(start):
         raise ModelError("infeasible_start")
     if theta0.size:
-        summary = maximise(ll_theta, theta0, maxiter=maxiter, tolerance=tolerance,
-                           ltolerance=ltolerance, nrtolerance=nrtolerance)
+        summary = maximise(obj.loglik_gradient, theta0, maxiter=maxiter, tolerance=tolerance,
+                           ltolerance=ltolerance, nrtolerance=nrtolerance, f=obj.loglik)
+        summary = _to_boundary(obj, summary, maxiter)
     else:
-        summary = OptimiserSummary(theta0, start, start, 0, True, [(0, start)])
+        summary = OptimiserSummary(theta0, start, start, 0, True, [(0, start)], np.zeros((0, 0)))
     theta = summary.x
-    c = core(layout, factors_theta(theta))
+    factors = obj.factors(theta)
+    c = obj.factorise(factors)
     ll = response.profiled_loglik(c, n, p)
     s2 = response.sigma2(c, n, p)
-    Sigma = [s2 * F @ F.T for F in factors_theta(theta)]
+    Sigma = [s2 * F @ F.T for F in factors]
 
-    # γ in Stata's order and its covariance from the Hessian with σ_e not profiled
-    names, gamma_re, gslices = gamma_parts(equations, Sigma)
+    # γ in Stata's order; V(γ) from the Hessian of ℓ(θ, ln σ) carried over to γ
+    names, gamma_re, gslices = gamma_parts(eqs, Sigma)
     names.append("lnsig_e")
     gamma = np.concatenate([gamma_re, [0.5 * np.log(s2)]])
-
-    def ll_gamma(g: np.ndarray) -> float:
-        sig2 = np.exp(2 * g[-1])
-        try:
-            facs = [cv.relfactor_from_relcov(e.cov, cv.cov_from_gamma(e.cov, e.Z.shape[1], g[gslices[i]]) / sig2)
-                    for i, e in enumerate(equations)]
-        except np.linalg.LinAlgError:
-            return np.nan
-        cc = core(layout, facs)
-        return np.nan if cc is None else response.loglik_at_sigma(cc, n, p, sig2)
-
-    with np.errstate(all="ignore"):
-        H = hessian(ll_gamma, gamma, h=1e-3, richardson=False)
+    H = _gamma_hessian(obj, eqs, theta, summary, gamma, gslices)
     V_gamma, se_failed = gamma_covariance(H, gamma, names)
     V_beta = s2 * np.linalg.inv(c.XtVX) if p else np.zeros((0, 0))
     return LMMFit(
         response=response, n=n, p=p, beta=c.beta.copy(), V_beta=V_beta, sigma2=s2, Sigma=Sigma,
         gamma=gamma, gamma_names=names, V_gamma=V_gamma, se_failed=se_failed, ll=ll,
-        ll_linear=response.linear_loglik(layout.XytXy, n), optimiser=summary, levels=list(infos),
-        equations=[EquationShape(e.level, tuple(e.names), e.cov) for e in equations],
-        theta=theta, layout=layout, core=c)
+        ll_linear=response.linear_loglik(obj.XytXy, n), optimiser=summary, levels=list(infos),
+        equations=[EquationShape(e.level, tuple(e.names), e.cov) for e in eqs],
+        theta=theta, layout=obj.layout, core=c, crossed=obj.crossed)
+
+
+LOW_SD = -5.0      # a log-Cholesky diagonal this low (sd < 0.7% of σ's) may be heading for 0
+ON_BOUNDARY = -12.0   # where it is then held: |corr| = 1 − O(e⁻²⁴), ℓ within ~1e-9 of the supremum
+
+
+def _to_boundary(obj: Objective, summary: OptimiserSummary, maxiter: int) -> OptimiserSummary:
+    """Where an unstructured factor's diagonal is heading for 0 (a correlation of ±1), the supremum
+    lies on the boundary, which the log-Cholesky θ only approaches, ever more slowly: hold those
+    diagonals at :data:`ON_BOUNDARY` and maximise over the rest; kept if higher."""
+    low = [j for (cov, q), sl in zip(obj.covs, obj.slices) if cov == "unstructured"
+           for j, (a, b) in zip(range(sl.start, sl.stop), zip(*np.tril_indices(q)))
+           if a == b and summary.x[j] < LOW_SD]
+    if not low:
+        return summary
+    free = [j for j in range(summary.x.size) if j not in low]
+
+    def on_boundary(z: np.ndarray) -> np.ndarray:
+        x = summary.x.copy()
+        x[low] = ON_BOUNDARY
+        x[free] = z
+        return x
+
+    def fg(z: np.ndarray) -> tuple[float, np.ndarray | None]:
+        v, g = obj.loglik_gradient(on_boundary(z))
+        return v, None if g is None else g[free]
+
+    res = maximise(fg, summary.x[free], maxiter=maxiter, f=lambda z: obj.loglik(on_boundary(z)))
+    if not res.value > summary.value:
+        return summary
+    it = summary.iterations
+    return OptimiserSummary(on_boundary(res.x), res.value, summary.start, it + res.iterations,
+                            res.converged, summary.log + [(it + k, v) for k, v in res.log[1:]],
+                            None, summary.evaluations + res.evaluations)
+
+
+def _gamma_hessian(obj: Objective, eqs: list[REEquation], theta: np.ndarray,
+                   summary: OptimiserSummary, gamma: np.ndarray,
+                   gslices: dict[int, slice]) -> np.ndarray:
+    """∂²ℓ/∂γ² = J'H J at the optimum (where ∇ℓ = 0), H the Hessian of ℓ(θ, ln σ) and J = ∂(θ, ln σ)/∂γ
+    by central differences of the map γ → (θ, ln σ) (small matrices only)."""
+    from .optimise import hessian_of_gradient
+
+    Hp = summary.hessian
+    if Hp is None or Hp.shape != (theta.size, theta.size):
+        Hp = hessian_of_gradient(obj.loglik_gradient, theta)
+    if not np.all(np.isfinite(Hp)):
+        return np.full((gamma.size, gamma.size), np.nan)
+    H = obj.sigma_hessian(theta, Hp)
+
+    def theta_of(g: np.ndarray) -> np.ndarray:
+        sig2 = np.exp(2 * g[-1])
+        parts = [cv.theta_from_relcov(e.cov, e.Z.shape[1],
+                                      cv.cov_from_gamma(e.cov, e.Z.shape[1], g[gslices[i]]) / sig2)
+                 for i, e in enumerate(eqs)]
+        return np.concatenate(parts + [g[-1:]])
+
+    J = np.empty((gamma.size, gamma.size))
+    try:
+        for j in range(gamma.size):
+            e = np.zeros(gamma.size)
+            e[j] = 1e-6 * max(1.0, abs(gamma[j]))
+            J[:, j] = (theta_of(gamma + e) - theta_of(gamma - e)) / (2 * e[j])
+    except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+        return np.full((gamma.size, gamma.size), np.nan)
+    return J.T @ H @ J
+

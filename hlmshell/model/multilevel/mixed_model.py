@@ -124,25 +124,31 @@ class MixedModel:
         out[known] = values[groups[known]]
         return out
 
+    def _effects(self, data: pd.DataFrame, se: bool) -> list[np.ndarray]:
+        """Per equation, each row's BLUPs (or their SEs), n x q; an ``R.varname`` equation's one
+        column is the effect of the row's level (NaN where the row has no fitted group or level)."""
+        out = []
+        for eq, (u, s) in zip(self.structure.equations, random_effects(self.fit)):
+            values = s if se else u
+            if eq.spec.factor is not None:
+                out.append(self._per_row(values, eq.codes(data)))
+            else:
+                out.append(self._per_row(values, self.structure.row_groups(eq.level, data)))
+        return out
+
     def _blups(self, data: pd.DataFrame, se: bool) -> list[np.ndarray]:
         """One column per random effect (per R.varname equation: each row's level's effect)."""
-        columns: list[np.ndarray] = []
-        for eq, (u, s) in zip(self.structure.equations, random_effects(self.fit)):
-            values = self._per_row(s if se else u, self.structure.row_groups(eq.level, data))
-            if eq.spec.factor is not None:
-                Z = eq.z(data)
-                with np.errstate(invalid="ignore"):
-                    picked = np.where(Z.sum(axis=1) > 0, np.nansum(values * Z, axis=1), np.nan)
-                columns.append(np.where(np.isnan(values).all(axis=1), np.nan, picked))
-            else:
-                columns += [values[:, j] for j in range(values.shape[1])]
-        return columns
+        return [values[:, j] for values in self._effects(data, se) for j in range(values.shape[1])]
 
     def _zu(self, data: pd.DataFrame) -> np.ndarray:
         total = np.zeros(len(data))
-        for eq, (u, _) in zip(self.structure.equations, random_effects(self.fit)):
-            values = self._per_row(u, self.structure.row_groups(eq.level, data))
-            total = total + np.einsum("ij,ij->i", eq.z(data), values)
+        for eq, values in zip(self.structure.equations, self._effects(data, se=False)):
+            if eq.spec.factor is not None:      # a level that was not fitted has no effect
+                x = data[eq.spec.factor].to_numpy(dtype=float, na_value=np.nan)
+                values = np.where(np.isnan(values) & ~np.isnan(x[:, None]), 0.0, values)
+                total = total + values[:, 0]
+            else:
+                total = total + np.einsum("ij,ij->i", eq.z(data), values)
         return total
 
 
@@ -153,7 +159,9 @@ def fit_mixed_model(data: pd.DataFrame, depvar: str, terms: list[Term], levels: 
     """Fit on ``data`` (the estimation sample, rows already selected)."""
     design = build_design(data, terms, constant=constant)
     structure = build_structure(data, levels, equations)
-    arrays = [REEquation(eq.level, list(eq.names), eq.z(data), eq.cov) for eq in structure.equations]
+    arrays = [REEquation(eq.level, list(eq.names), np.ones((len(data), 1)), eq.cov, eq.codes(data))
+              if eq.spec.factor is not None else REEquation(eq.level, list(eq.names), eq.z(data), eq.cov)
+              for eq in structure.equations]
     fit = fit_lmm(data[depvar].to_numpy(dtype=float), design.X, list(structure.groups), arrays,
                   reml=reml, maxiter=maxiter, tolerance=tolerance, ltolerance=ltolerance,
                   nrtolerance=nrtolerance)

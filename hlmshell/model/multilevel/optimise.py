@@ -1,16 +1,19 @@
 """Maximise a smooth function of a few parameters tightly: BFGS, then a Newton polish.
 
-The functions here are cheap (a likelihood from cross-products), so finite-difference
-derivatives are affordable and the polish converges to the true optimum rather than to
-wherever a loose stopping rule happens to land.
+:func:`maximise` takes the function with its analytic gradient (the profiled likelihood's,
+:mod:`.gradient`): BFGS gets close, then Newton steps with the Hessian from central differences of
+the gradient converge to the true optimum rather than to wherever a loose stopping rule happens to
+land, and that last Hessian is returned for the standard errors.  :func:`gradient` and
+:func:`hessian` difference a function that has no analytic gradient.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
+
 
 @dataclass
 class OptimiserSummary:
@@ -22,6 +25,8 @@ class OptimiserSummary:
     iterations: int
     converged: bool
     log: list[tuple[int, float]] = field(default_factory=list)   # (iteration, value), from 0
+    hessian: np.ndarray | None = None   # at x, when the optimiser computed it
+    evaluations: int = 0                # of the function (with its gradient)
 
 
 def gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
@@ -60,10 +65,27 @@ def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3,
     return (4 * H2 - H1) / 3
 
 
-def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int,
-             tolerance: float = 1e-8, ltolerance: float = 1e-10,
-             nrtolerance: float = 1e-12) -> OptimiserSummary:
-    """Maximise f (which returns -inf where undefined).
+ValueGradient = Callable[[np.ndarray], tuple[float, np.ndarray | None]]
+
+
+def hessian_of_gradient(fg: ValueGradient, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central differences of an analytic gradient, symmetrised (NaN where fg is undefined)."""
+    k = x.size
+    H = np.empty((k, k))
+    for i in range(k):
+        e = np.zeros(k)
+        e[i] = h * max(1.0, abs(x[i]))
+        _, gp = fg(x + e)
+        _, gm = fg(x - e)
+        H[:, i] = np.nan if gp is None or gm is None else (gp - gm) / (2 * e[i])
+    return 0.5 * (H + H.T)
+
+
+def maximise(fg: ValueGradient, x0: np.ndarray, *, maxiter: int, tolerance: float = 1e-8,
+             ltolerance: float = 1e-10, nrtolerance: float = 1e-12,
+             f: Callable[[np.ndarray], float] | None = None) -> OptimiserSummary:
+    """Maximise f given as x -> (f(x), ∇f(x)); f is -inf (gradient None) where undefined.  ``f``
+    alone, when cheaper, serves the line searches of the Newton steps.
 
     Converged when the scaled gradient g'(-H)⁻¹g falls below ``nrtolerance``, or, with it below
     √nrtolerance, when a Newton step changes f by less than ``ltolerance`` (relative) or the
@@ -72,35 +94,46 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int,
     """
     from scipy import optimize
 
+    calls = 0
+
+    def counted(x: np.ndarray) -> tuple[float, np.ndarray | None]:
+        nonlocal calls
+        calls += 1
+        return fg(x)
+
+    def value(x: np.ndarray) -> float:
+        return f(x) if f is not None else counted(x)[0]
+
     it = 0
-    f0 = f(x0)
+    f0, _ = counted(x0)
     log = [(0, f0)]
 
-    def neg(x: np.ndarray) -> float:
-        v = f(x)
-        return -v if np.isfinite(v) else 1e300
+    def neg(x: np.ndarray) -> tuple[float, np.ndarray]:
+        v, g = counted(x)
+        if not np.isfinite(v) or g is None:
+            return 1e300, np.zeros_like(x)
+        return -v, -g
 
-    def cb(xk: np.ndarray) -> None:
+    def cb(intermediate_result) -> None:
         nonlocal it
         it += 1
-        log.append((it, f(xk)))
+        log.append((it, -float(intermediate_result.fun)))
 
-    # finite-difference gradients carry noise of about eps·|f|/h, so BFGS stops at a gradient
-    # tolerance relative to |f|; the Newton polish below then converges tightly
-    gtol = 1e-9 * max(1.0, abs(f0))
-    res = optimize.minimize(neg, x0, jac=lambda x: gradient(neg, x), method="BFGS", callback=cb,
-                            options={"gtol": gtol, "maxiter": maxiter})
+    # BFGS only gets close: near the optimum f's rounding (eps·|f|) stalls its line searches, and
+    # the Newton polish below converges from there in a step or two
+    res = optimize.minimize(neg, x0, jac=True, method="BFGS", callback=cb,
+                            options={"gtol": max(1e-4, 1e-7 * abs(f0)), "maxiter": maxiter})
     x = res.x
-    fx = f(x)
-    # Newton polish with a numerical Hessian and step halving
+    fx, g = counted(x)
     converged = False
     near = float(np.sqrt(nrtolerance))
+    H = None
     for _ in range(50):
-        if it >= maxiter:
+        if g is None or not np.all(np.isfinite(g)):
             break
-        g = gradient(f, x)
-        H = hessian(f, x, h=1e-4, richardson=False)
-        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+        H = hessian_of_gradient(counted, x)
+        if not np.all(np.isfinite(H)):
+            H = None
             break  # next to a region where f is undefined: report, never raise
         w, U = np.linalg.eigh(-H)
         w = np.maximum(w, 1e-8 * max(1.0, float(np.max(np.abs(w)))))
@@ -109,25 +142,33 @@ def maximise(f: Callable[[np.ndarray], float], x0: np.ndarray, *, maxiter: int,
         if scaled < nrtolerance:
             converged = True
             break
+        if it >= maxiter:
+            break
         big = float(np.max(np.abs(step)))
         if big > 5.0:
             step *= 5.0 / big
         t = 1.0
         while t > 1e-6:
             xn = x + t * step
-            fn = f(xn)
+            fn = value(xn)
             if np.isfinite(fn) and fn >= fx - 1e-12 * abs(fx):
                 break
             t /= 2
-        else:       # no step improves f: finite-difference noise at the optimum, or stuck
+        else:       # no step improves f: rounding at the optimum, or stuck
             converged = scaled < near
             break
+        while t == 1.0:     # towards a boundary at infinity (a correlation of ±1): longer steps
+            fl = value(x + 2 * (xn - x))
+            if not (np.isfinite(fl) and fl > fn + 1e-12 * abs(fn)):
+                break
+            xn, fn = x + 2 * (xn - x), fl
+        fn, gn = counted(xn)
         it += 1
         change = abs(fn - fx) / max(1.0, abs(fx))
         moved = float(np.max(np.abs(xn - x)))
-        x, fx = xn, fn
+        x, fx, g = xn, fn, gn
         log.append((it, fx))
         if scaled < near and (change < ltolerance or moved < tolerance):
-            converged = True
+            converged = True    # H, from a step of at most √(√nrtolerance/|H|) away, is kept
             break
-    return OptimiserSummary(x, fx, f0, it, converged, log)
+    return OptimiserSummary(x, fx, f0, it, converged, log, H, calls)

@@ -6,9 +6,10 @@ values of the level variables 0..k, so ``class`` groups are defined within schoo
 
 An equation is one ``|| level: varlist [, noconstant covariance()]`` term: its random effects are the
 variables (``_cons`` last) or, for ``R.varname``, the indicators of the factor's levels with an
-identity covariance.  Everything here re-evaluates on any data: :meth:`Equation.z` gives the
-equation's columns, and :meth:`Structure.row_groups` finds each row's fitted group (by the values of
-the level variables, not by row position, so predictions survive sorting and dropping).
+identity covariance, held as each row's level (:meth:`Equation.codes`, never an n × levels array).
+Everything here re-evaluates on any data: :meth:`Equation.z` gives the equation's columns, and
+:meth:`Structure.row_groups` finds each row's fitted group (by the values of the level variables,
+not by row position, so predictions survive sorting and dropping).
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hlmshell.model.errors import ModelError
 from hlmshell.model.multilevel.crossprod import LevelInfo, build_levels
 
 ALL = "_all"
-MAX_FACTOR_CELLS = 5e7          # R.varname builds a dense n x levels block (the crossed-effects issue)
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,16 @@ class Equation:
     def q(self) -> int:
         return len(self.names)
 
+    def codes(self, data: pd.DataFrame) -> np.ndarray:
+        """``R.varname``: each row's index among the fitted levels (-1: missing or not fitted)."""
+        x = data[self.spec.factor].to_numpy(dtype=float, na_value=np.nan)
+        levels = np.asarray(self.factor_levels)
+        at = np.minimum(np.searchsorted(levels, x), len(levels) - 1)
+        return np.where(levels[at] == x, at, -1).astype(np.int64)
+
     def z(self, data: pd.DataFrame) -> np.ndarray:
-        """The equation's n x q columns on ``data`` (NaN where a variable is missing)."""
+        """The equation's n x q columns on ``data`` (NaN where a variable is missing); for
+        ``R.varname`` the dense indicators (small data only: the fit uses :meth:`codes`)."""
         n = len(data)
         if self.spec.factor is not None:
             x = data[self.spec.factor].to_numpy(dtype=float, na_value=np.nan)
@@ -119,8 +126,6 @@ def build_structure(data: pd.DataFrame, levels: list[str], specs: list[EquationS
         level = levels.index(spec.level)
         if spec.factor is not None:
             values = np.unique(data[spec.factor].to_numpy(dtype=float))
-            if n * len(values) > MAX_FACTOR_CELLS:
-                raise ModelError("too_many_levels", var=spec.factor, levels=len(values))
             names = tuple(f"{v:g}.{spec.factor}" for v in values)
             equations.append(Equation(level, names, "identity", spec, tuple(values.tolist())))
             continue

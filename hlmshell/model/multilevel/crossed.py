@@ -1,0 +1,303 @@
+"""Crossed and partially crossed random effects: a blocked Cholesky of M = Λ'Z'ZΛ + I.
+
+After MixedModels.jl (``createAL``/``updateL!``): the random effects form *terms*, one per grouping
+(an ``R.varname`` factor's levels; a Stata level's groups with all of its equations' effects), and
+the terms are ordered by their number of effects, largest first.  The first term's diagonal block
+of Λ'Z'ZΛ + I is block diagonal (one Q×Q block per group) and is factored group by group with the
+batched kernels of :mod:`.factor`; its coupling to the other terms, Z₁'Z_t, is sparse (a scipy CSR
+matrix, never an n × levels array); the other terms and [X y] then form one dense Schur complement
+
+    T = Λ_t'Z_t'Z_tΛ_t + I − C_c'C_c,   C_c = L₁⁻¹Λ₁'Z₁'Z_tΛ_t,
+
+factored by LAPACK (MixedModels.jl keeps later blocks block diagonal when a term is nested in all
+earlier ones; here every later term is dense, so their total number of effects is bounded by
+:data:`MAX_TRAILING`).  log|M| = log|L₁|² + log|T|, and the [X y] columns carried along give β̂ and
+the penalised residual sum of squares as in :func:`.factor.core`.  Nested designs (no ``R.``
+term) keep the fill-in-free level-wise factorisation of :mod:`.factor`.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+
+from hlmshell.model.errors import ModelError
+
+from .crossprod import EffectLevel, Layout, LevelInfo, build_layout, build_levels
+from .factor import (
+    cholesky_batched,
+    forward_batched,
+    generalised_least_squares,
+    left_mult_T,
+    sandwich,
+)
+from .posterior import TermPosterior
+from .threads import multithreaded
+
+MAX_TRAILING = 12_000   # effects of the terms after the first: a dense T of 12,000² is 1.15 GB
+THREADED = 2_000        # from this size on the dense steps use BLAS's threads (:mod:`.threads`)
+
+
+@dataclass
+class CrossedLayout:
+    """The cross-products of a crossed design, by term (the first term, then the trailing ones)."""
+
+    n: int
+    p: int
+    term_levels: list[LevelInfo]     # each term's grouping of the rows
+    terms: list[EffectLevel]         # term k: its equations (indices into the fit's), offsets, Q
+    first: Layout                    # the first term's per-group Z'Z and Z'[X y]
+    starts: list[int]                # each trailing term's first column in the trailing block
+    R: int                           # trailing effects
+    ZC: object                       # scipy CSR (G₁Q₁, R): Z₁'Z_t, row g·Q₁ + a
+    zc_rows: np.ndarray              # the row of each of ZC's stored values
+    Ztt: np.ndarray                  # (R, R): Z_t'Z_t
+    ZtXY: np.ndarray                 # (R, p + 1): Z_t'[X y]
+    XytXy: np.ndarray
+
+
+@dataclass
+class CrossedCore:
+    """The factorisation at one Λ (the fields a :class:`.factor.Core` has, and the blocks)."""
+
+    logdet_M: float
+    XtVX: np.ndarray
+    beta: np.ndarray
+    r2: float
+    logdet_XtVX: float
+    lams: list[np.ndarray]           # per term: its block-diagonal Λ
+    L1: np.ndarray                   # (G₁, Q₁, Q₁)
+    CXY1: np.ndarray                 # (G₁, Q₁, p + 1): L₁⁻¹Λ₁'Z₁'[X y]
+    Cc: object                       # CSR (G₁Q₁, R)
+    D: object                        # CSR (R, R): Λ of the trailing terms
+    LT: np.ndarray                   # (R, R): Cholesky factor of T
+    Txy: np.ndarray                  # (R, p + 1): the [X y] columns of the Schur complement
+    CT: np.ndarray                   # LT⁻¹ Txy
+
+
+def crossed_terms(levels: list[LevelInfo], eq_levels: list[int],
+                  eq_codes: list[np.ndarray | None], eq_q: list[int]
+                  ) -> list[tuple[LevelInfo, list[int]]]:
+    """The terms, largest first: each ``R.`` factor alone, each level's other equations together."""
+    n = len(levels[0].row_group)
+    terms: list[tuple[LevelInfo, list[int]]] = []
+    for lev, info in enumerate(levels):
+        eqs = [i for i, (l, c) in enumerate(zip(eq_levels, eq_codes)) if l == lev and c is None]
+        if eqs:
+            terms.append((info, eqs))
+    for i, codes in enumerate(eq_codes):
+        if codes is not None:
+            terms.append((build_levels([codes], n)[0], [i]))
+    size = [info.n_groups * sum(eq_q[i] for i in eqs) for info, eqs in terms]
+    order = sorted(range(len(terms)), key=lambda k: -size[k])
+    return [terms[k] for k in order]
+
+
+def _columns(info: LevelInfo, Z: np.ndarray):
+    """A term's sparse n × (groups·Q) columns: row i holds Z_i in its group's Q columns."""
+    from scipy import sparse
+
+    n, Q = Z.shape
+    rows = np.repeat(np.arange(n), Q)
+    cols = (info.row_group[:, None] * Q + np.arange(Q)[None, :]).reshape(-1)
+    return sparse.csr_matrix((Z.reshape(-1), (rows, cols)), shape=(n, info.n_groups * Q))
+
+
+def build_crossed(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo], eq_levels: list[int],
+                  eq_Z: list[np.ndarray], eq_codes: list[np.ndarray | None],
+                  names: list[str]) -> CrossedLayout:
+    """Cross-products of every term, one pass over the rows each (``names``: the equations' labels,
+    for the message when the trailing block would be too large)."""
+    n, p = X.shape
+    eq_q = [Z.shape[1] for Z in eq_Z]
+    groups = crossed_terms(levels, eq_levels, eq_codes, eq_q)
+    terms = []
+    for k, (info, eqs) in enumerate(groups):
+        offs = np.cumsum([0] + [eq_q[i] for i in eqs])
+        terms.append(EffectLevel(k, eqs, [int(o) for o in offs[:-1]], int(offs[-1]), info.n_groups,
+                                 None, None, None))
+    first_info, first_eqs = groups[0]
+    first = build_layout(y, X, [first_info], [0] * len(first_eqs), [eq_Z[i] for i in first_eqs])
+    starts, R = [], 0
+    for t in terms[1:]:
+        starts.append(R)
+        R += t.n_groups * t.Q
+    if R > MAX_TRAILING:
+        big = max(terms[1:], key=lambda t: t.n_groups * t.Q)
+        raise ModelError("too_many_levels", var=names[big.eqs[0]], levels=big.n_groups)
+    from scipy import sparse
+
+    Zt = sparse.hstack([_columns(groups[k][0], np.column_stack([eq_Z[i] for i in t.eqs]))
+                        for k, t in enumerate(terms) if k] or [sparse.csr_matrix((n, 0))],
+                       format="csr")
+    Z1 = _columns(first_info, np.column_stack([eq_Z[i] for i in first_eqs]))
+    XY = np.column_stack([X, y])
+    ZtT = Zt.T.tocsr()
+    ZC = (Z1.T @ Zt).tocsr()
+    return CrossedLayout(n, p, [g[0] for g in groups], terms, first, starts, R, ZC,
+                         np.repeat(np.arange(ZC.shape[0]), np.diff(ZC.indptr)),
+                         (ZtT @ Zt).toarray(), np.asarray(ZtT @ XY), first.XytXy)
+
+
+def _term_lambda(term: EffectLevel, factors: list[np.ndarray]) -> np.ndarray:
+    lam = np.zeros((term.Q, term.Q))
+    for i, off in zip(term.eqs, term.offsets):
+        q = factors[i].shape[0]
+        lam[off:off + q, off:off + q] = factors[i]
+    return lam
+
+
+def _block_diagonal(blocks: np.ndarray):
+    """A sparse matrix with the (G, a, b) blocks down its diagonal."""
+    from scipy import sparse
+
+    G, a, b = blocks.shape
+    if a == b == 1:
+        return sparse.diags(blocks[:, 0, 0], format="csr")
+    return sparse.bsr_matrix((blocks, np.arange(G), np.arange(G + 1)), shape=(G * a, G * b))
+
+
+def crossed_core(cl: CrossedLayout, factors: list[np.ndarray]) -> CrossedCore | None:
+    """The blocked factorisation at the relative factors; None when M or X'V⁻¹X is not positive
+    definite."""
+    from scipy import linalg, sparse
+
+    p = cl.p
+    lams = [_term_lambda(t, factors) for t in cl.terms]
+    lam1 = lams[0]
+    scalar = all(t.Q == 1 for t in cl.terms[1:])      # Λ_t diagonal: scale instead of multiply
+    d = np.concatenate([np.full(t.n_groups, lam[0, 0]) for t, lam in zip(cl.terms[1:], lams[1:])]
+                       ) if scalar and cl.R else np.zeros(cl.R)
+    D = sparse.diags(d, format="csr") if scalar else sparse.block_diag(
+        [sparse.kron(sparse.identity(t.n_groups), lam) for t, lam in zip(cl.terms[1:], lams[1:])],
+        format="csr")
+    M1 = sandwich(lam1, cl.first.ZZ)
+    M1 += np.eye(lam1.shape[0])
+    try:
+        L1 = cholesky_batched(M1)
+    except np.linalg.LinAlgError:
+        return None
+    G, Q = L1.shape[:2]
+    CXY1 = forward_batched(L1, left_mult_T(lam1, cl.first.ZXY))
+    Linv1 = forward_batched(L1, np.broadcast_to(np.eye(Q), L1.shape).copy())
+    if scalar and Q == 1:
+        Cc = cl.ZC.copy()
+        Cc.data *= (Linv1[:, 0, 0] * lam1[0, 0])[cl.zc_rows] * d[cl.ZC.indices]
+    else:
+        Cc = (_block_diagonal(Linv1 @ lam1.T) @ cl.ZC @ D).tocsr()
+    flat = CXY1.reshape(G * Q, p + 1)
+    if scalar:
+        T = d[:, None] * cl.Ztt * d[None, :]
+        Txy = d[:, None] * cl.ZtXY - np.asarray(Cc.T @ flat)
+    else:
+        T = np.asarray(D.T @ np.asarray(D.T @ cl.Ztt).T).T
+        Txy = np.asarray(D.T @ cl.ZtXY) - np.asarray(Cc.T @ flat)
+    T += np.eye(cl.R)
+    T -= (Cc.T @ Cc).toarray()
+    try:
+        with _dense(cl.R):
+            LT = np.linalg.cholesky(T)
+    except np.linalg.LinAlgError:
+        return None
+    CT = linalg.solve_triangular(LT, Txy, lower=True, check_finite=False)
+    S = cl.XytXy - flat.T @ flat - CT.T @ CT
+    logdet_M = 2.0 * float(np.sum(np.log(np.diagonal(L1, axis1=1, axis2=2)))
+                           + np.sum(np.log(np.diag(LT))))
+    fixed = generalised_least_squares(S, p)
+    if fixed is None or not np.isfinite(logdet_M):
+        return None
+    return CrossedCore(logdet_M, *fixed, lams, L1, CXY1, Cc, D, LT, Txy, CT)
+
+
+def _dense(R: int) -> AbstractContextManager:
+    return multithreaded() if R >= THREADED else nullcontext()
+
+
+class _TrailingCovariance:
+    """Σ, the trailing rows and columns of M⁻¹ (ML) or of M_full⁻¹ (REML, where X joins the trailing
+    block: Σ = T⁻¹ + AΦA', A = T⁻¹T_x, Φ = (X'V̄⁻¹X)⁻¹), read where it is needed."""
+
+    def __init__(self, c: CrossedCore, R: int, p: int, full: bool) -> None:
+        from scipy import linalg
+
+        with _dense(R):
+            self.inv = linalg.lapack.dpotri(c.LT, lower=1)[0] if R else np.zeros((0, 0))
+        self.A = self.Phi = None
+        if full and p:
+            self.Phi = np.linalg.inv(c.XtVX)
+            self.A = linalg.cho_solve((c.LT, True), c.Txy[:, :p], check_finite=False) if R else \
+                np.zeros((0, p))
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        out = self.inv[np.maximum(rows, cols), np.minimum(rows, cols)]   # dpotri fills the lower half
+        if self.A is not None:
+            out = out + np.einsum("...a,ab,...b->...", self.A[rows], self.Phi, self.A[cols])
+        return out
+
+    def dense(self) -> np.ndarray:
+        S = np.tril(self.inv) + np.tril(self.inv, -1).T
+        return S if self.A is None else S + self.A @ self.Phi @ self.A.T
+
+
+def crossed_posterior(cl: CrossedLayout, c: CrossedCore, full: bool,
+                      blocks: bool) -> list[TermPosterior]:
+    """Modes and posterior covariance blocks per term (``blocks``: per group; else only their sums,
+    which need Σ only where a sparse Gram matrix has its nonzeros)."""
+    from scipy import linalg
+
+    p = cl.p
+    w = np.concatenate([-c.beta, [1.0]])
+    G, Q = c.L1.shape[:2]
+    u_t = linalg.solve_triangular(c.LT, c.CT @ w, lower=True, trans="T", check_finite=False)
+    Linv1 = forward_batched(c.L1, np.broadcast_to(np.eye(Q), c.L1.shape).copy())
+    rhs = c.CXY1 @ w - np.asarray(c.Cc @ u_t).reshape(G, Q)
+    u1 = np.einsum("gqk,gq->gk", Linv1, rhs)
+    S = _TrailingCovariance(c, cl.R, p, full)
+    Kc = (_block_diagonal(Linv1.transpose(0, 2, 1)) @ c.Cc).tocsr()     # rows: L_g⁻ᵀ C_c,g
+    base = np.einsum("gqk,gql->gkl", Linv1, Linv1)
+    extra = np.zeros((G, Q, Q))
+    if S.A is not None:
+        Kx = np.einsum("gqk,gqc->gkc", Linv1, c.CXY1[:, :, :p])
+        F = -np.asarray(Kc @ (S.A @ S.Phi)).reshape(G, Q, p)          # K_c Σ_cx
+        cross = np.einsum("gap,gbp->gab", F, Kx)
+        extra += cross + cross.transpose(0, 2, 1) + np.einsum("gap,pr,gbr->gab", Kx, S.Phi, Kx)
+    rows = [np.arange(G) * Q + a for a in range(Q)]
+    if blocks:
+        E = np.asarray(Kc @ S.dense())
+        for a in range(Q):
+            for b in range(Q):
+                extra[:, a, b] += np.asarray(Kc[rows[b]].multiply(E[rows[a]]).sum(axis=1)).ravel()
+        cov1 = base + extra
+        out = [TermPosterior(u1, cov1, cov1.sum(axis=0))]
+    else:
+        total = base.sum(axis=0) + extra.sum(axis=0)
+        for a in range(Q):
+            for b in range(a, Q):
+                gram = (Kc[rows[a]].T @ Kc[rows[b]]).tocoo()
+                v = float(gram.data @ S.at(gram.row, gram.col))
+                total[a, b] += v
+                if a != b:
+                    total[b, a] += v
+        out = [TermPosterior(u1, None, total)]
+    for t, start in zip(cl.terms[1:], cl.starts):
+        idx = start + np.arange(t.n_groups)[:, None] * t.Q + np.arange(t.Q)[None, :]
+        cov = S.at(idx[:, :, None], idx[:, None, :])
+        u = u_t[start:start + t.n_groups * t.Q].reshape(t.n_groups, t.Q)
+        out.append(TermPosterior(u, cov if blocks else None, cov.sum(axis=0)))
+    return out
+
+
+def crossed_residual_products(cl: CrossedLayout, c: CrossedCore, posts: list[TermPosterior]
+                              ) -> list[np.ndarray]:
+    """Per term, Z'(y − Xβ̂ − Zb̂) by group (G, Q), from the cross-products (b̂ = Λũ)."""
+    w = np.concatenate([-c.beta, [1.0]])
+    G, Q = c.L1.shape[:2]
+    b1 = posts[0].u @ c.lams[0].T
+    b_t = np.asarray(c.D @ np.concatenate([np.zeros(0)] + [post.u.reshape(-1) for post in posts[1:]]))
+    r1 = (cl.first.ZXY @ w - np.einsum("gab,gb->ga", cl.first.ZZ, b1)
+          - np.asarray(cl.ZC @ b_t).reshape(G, Q))
+    r_t = cl.ZtXY @ w - cl.Ztt @ b_t - np.asarray(cl.ZC.T @ b1.reshape(-1))
+    return [r1] + [r_t[s:s + t.n_groups * t.Q].reshape(t.n_groups, t.Q)
+                   for t, s in zip(cl.terms[1:], cl.starts)]
