@@ -20,7 +20,7 @@ ALLOWED = {
     "render": {"results", "render", "lang"},
     "commands": {"errors", "lang", "data", "model", "inference", "results", "render", "commands",
                  "shell.registry", "shell.session", "shell.byprefix", "shell.dofile",
-                 "shell.output"},
+                 "shell.output", "shell.dispatcher"},
 }
 
 

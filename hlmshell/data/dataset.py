@@ -17,3 +17,12 @@ class Dataset:
     var_labels: dict[str, str] = field(default_factory=dict)
     label_sets: dict[str, dict[float, str]] = field(default_factory=dict)
     label_names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PanelSetting:
+    """``xtset panelvar [timevar]``: kept in the dataset's characteristics (``chars["xt"]``)."""
+
+    panel: str
+    time: str | None = None
+    delta: float = 1.0

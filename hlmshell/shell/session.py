@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 RESTORED_ON_ERROR = ("_data", "_keys", "filename", "changed", "var_labels", "e", "r", "estimates",
                      "matrices", "scalars", "preserved", "sortedby", "graphs", "graph_scheme",
                      "graphics", "globals", "locals", "programs", "s", "margins",
-                     "label_sets", "label_names", "xt")
+                     "label_sets", "label_names", "chars")
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Session:
         self.var_labels: dict[str, str] = {}
         self.label_sets: dict[str, dict[float, str]] = {}   # value labels by name (label define)
         self.label_names: dict[str, str] = {}    # variable -> its value label's name (label values)
-        self.xt: Any = None                      # the panel setting (xtset)
+        self.chars: dict[str, Any] = {}          # the dataset's characteristics (xtset, reshape)
         self.sortedby: list[str] = []
         self.margins: Any = None                 # the last margins (results.margins), for marginsplot
         self.e: EResults | None = None

@@ -12,6 +12,8 @@ from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from hlmshell.lang.declaration import Args
@@ -26,12 +28,12 @@ def _require_clear(session: Session, clear: bool) -> None:
 
 def _install(session: Session, contents: Dataset, filename: str | None, *, changed: bool) -> None:
     """Another dataset in memory: its observations are new ones (an earlier e(sample) has none);
-    its labels replace the old ones and it is not xtset."""
+    its labels replace the old ones, and it has no characteristics (not xtset, not reshaped)."""
     session.var_labels = dict(contents.var_labels)
     session.label_sets = dict(contents.label_sets)
     session.label_names = dict(contents.label_names)
     session.sortedby = []
-    session.xt = None
+    session.chars = {}
     session.set_data(contents.data, changed=changed, new=True)
     session.filename = filename
 
@@ -80,7 +82,7 @@ def save(session: Session, args: Args) -> Text:
     if args.replace and not path.exists():
         notes.append(f"(file {shown} not found)")
     datasets.write_dta(session.data, path, session.var_labels, session.label_sets,
-                       session.label_names)
+                       session.label_names, shown=shown)
     session.filename = str(path)
     session.changed = False
     notes.append(f"file {shown} saved")
@@ -110,11 +112,29 @@ def import_delimited(session: Session, args: Args) -> Text:
     _require_clear(session, args.clear)
     path, _ = datasets.find_input(session.cwd, name, ".csv")
     sep = None if delim is None else delim.replace("\\t", "\t").replace("tab", "\t")
-    data = datasets.read_delimited(path, delimiter=sep, header=names != "nonames",
-                                   asdouble=args.asdouble, case=case)
+    return load_delimited(session, path, clear=True, delimiter=sep, header=names != "nonames",
+                          asdouble=args.asdouble, case=case)
+
+
+def load_delimited(session: Session, path: Path, *, clear: bool, delimiter: str | None = None,
+                   header: bool = True, asdouble: bool = False, case: str = "lower") -> Text:
+    """Read a text file into memory as ``import delimited`` does (also ``sysuse exam``)."""
+    from hlmshell.data import files as datasets
+
+    _require_clear(session, clear)
+    data = datasets.read_delimited(path, delimiter=delimiter, header=header, asdouble=asdouble,
+                                   case=case)
     _install(session, Dataset(data), None, changed=True)
     return Text(f"({data.shape[1]:,} var{'s' if data.shape[1] != 1 else ''}, "
                 f"{len(data):,} obs)")
+
+
+def load_dta(session: Session, path: Path, *, clear: bool) -> None:
+    """Read a whole .dta file into memory (``sysuse hsb``)."""
+    from hlmshell.data import files as datasets
+
+    _require_clear(session, clear)
+    _install(session, datasets.read_dta(path), str(path), changed=False)
 
 
 @command("export", "", subcommand_error="export: unknown subcommand {word}")
@@ -144,7 +164,7 @@ def export_delimited(session: Session, args: Args) -> Text:
     if path.exists() and not args.replace:
         raise StataError(f"file {shown} already exists", 602)
     sep = "," if args.delimiter is None else args.delimiter.replace("tab", "\t")
-    datasets.write_delimited(session.data.loc[rows, keep], path, sep)
+    datasets.write_delimited(session.data.loc[rows, keep], path, sep, shown=shown)
     return Text(f"file {shown} saved")
 
 
@@ -187,7 +207,7 @@ def preserve(session: Session, args: Args) -> None:
     session.preserved = (Dataset(session.data, dict(session.var_labels), dict(session.label_sets),
                                  dict(session.label_names)),
                          session.filename, session.changed, session.keys.copy(),
-                         list(session.sortedby), session.xt)
+                         list(session.sortedby), dict(session.chars))
     return None
 
 
@@ -198,13 +218,13 @@ def restore(session: Session, args: Args) -> None:
         raise syntax_error()
     if session.preserved is None:
         raise StataError("nothing to restore", 622)
-    contents, filename, changed, keys, sortedby, xt = session.preserved
+    contents, filename, changed, keys, sortedby, chars = session.preserved
     if not args.options["not"]:
         # the same observations again, so an earlier e(sample) still finds them
         session.set_data(contents.data, changed=changed, keys=keys)
         session.var_labels, session.filename = dict(contents.var_labels), filename
         session.label_sets, session.label_names = dict(contents.label_sets), dict(contents.label_names)
-        session.sortedby, session.xt = list(sortedby), xt
+        session.sortedby, session.chars = list(sortedby), dict(chars)
     if not args.preserve:
         session.preserved = None
     return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hlmshell.commands.estimation.coefrows import coef_rows
+from hlmshell.commands.estimation.posting import post_model
 from hlmshell.errors import StataError
 from hlmshell.inference.wald import f_test_p
 from hlmshell.lang import varlist
@@ -21,7 +22,7 @@ from hlmshell.lang.fvnotation import parse_terms, variables_of
 from hlmshell.render import Text
 from hlmshell.results.estimation import CoefTable
 from hlmshell.results.regress import RegressHeader, RegressOutput
-from hlmshell.results.stored import EResults, StataMatrix
+from hlmshell.results.stored import EResults
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
@@ -61,13 +62,7 @@ def post_results(session: Session, cmdline: str, model, sample: np.ndarray,
         "depvar": model.depvar, "cmd": "regress", "properties": "b V", "predict": "regres_p",
         "model": "ols", "estat_cmd": "regress_estat",
     })
-    names = model.coef_names
-    e.matrices["b"] = StataMatrix(model.coef.reshape(1, -1), ["y1"], list(names))
-    e.matrices["V"] = StataMatrix(model.vcov, list(names), list(names))
-    e.sample = session.sample_keys(sample)
-    e.model = model
-    e.show, e.display = lambda e, display: [regress_output(e.model, display)], display
-    return e
+    return post_model(session, e, model, sample, regress_output, display)
 
 
 def _replay(session: Session, args: Args) -> RegressOutput:
