@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from runner import runner
 
 DATA = pd.DataFrame({"g": [1.0, 1.0, 1.0, 2.0, 2.0], "x": [1.0, 2.0, np.nan, 4.0, 8.0],
@@ -128,6 +129,7 @@ def test_an_eclass_program_posts_b_and_v(shell):
             "    ereturn scalar extra = 42\n"
             "end\n"
             "post2\n"
+            "ereturn display\n"
             "lincom x + _cons\n")
     out = shell(prog)
     e = shell.session.e
@@ -135,6 +137,10 @@ def test_an_eclass_program_posts_b_and_v(shell):
         ("post2", "y", 5.0, 42.0)
     np.testing.assert_array_equal(e.matrices["V"].values, [[4.0, 1.0], [1.0, 9.0]])
     assert "b" not in shell.session.matrices           # posting moves the matrices
+    table = next(ln for ln in out if ln.lstrip().startswith("x |")).split()
+    z = 1 / 2
+    assert table[2:] == ["1", "2", f"{z:.2f}", f"{2 * stats.norm.sf(z):.3f}",
+                         f"{1 - stats.norm.ppf(0.975) * 2:.6f}", f"{1 + stats.norm.ppf(0.975) * 2:.6f}"]
     row = next(ln for ln in out if ln.lstrip().startswith("(1)"))
     assert row.split()[2:4] == ["3", f"{np.sqrt(4 + 9 + 2):.7g}"]   # b1+b2, sqrt(v11+v22+2v12)
 
@@ -190,6 +196,8 @@ def test_defining_and_dropping_programs(shell):
     shell("program list once\n")
     assert shell.text().endswith(". program list once\n\nonce:\n  1.  di 1\n\n"
                                             "end of do-file\n")
+    shell("program dir\n")
+    assert ". program dir\n             5  once\n  ------------\n             5\n" in shell.text()
     assert shell("program drop _all\nonce\n", rc=199)[0] == "command once is unrecognized"
     shell(base)
     shell("clear all\n")
@@ -217,3 +225,22 @@ def test_recursion_and_programs_calling_programs(shell):
             "end\n"
             "fact 10\ndi r(f)\n")
     assert shell(prog) == ["3628800"]
+
+
+def test_levelsof_feeds_foreach_and_confirm_checks(shell):
+    out = shell("levelsof g, local(groups)\n"
+                "foreach k of local groups {\n    quietly summarize y if g == `k'\n"
+                "    di \"g`k' \" r(mean)\n}\n"
+                "levelsof s if g == 1\n"
+                "levelsof x, missing sep(,)\n"
+                "confirm numeric variable x y\n"
+                "capture confirm string variable x\n"
+                "di _rc\n"
+                "confirm integer number 12\n")
+    means = DATA.groupby("g")["y"].mean()
+    assert out == ["1 2"] + [f"g{int(k)} {m:.8g}" for k, m in means.items()] + \
+        ['`"a"\' `"b"\' `"c"\'', "1,2,4,8,.", "7"]
+    assert shell.session.r.scalars == {"N": 5.0, "r": 5.0}
+    assert shell("confirm variable nosuch\n", rc=111)[0] == "variable nosuch not found"
+    assert shell("confirm number 1a\n", rc=7)[0] == "1a found where number expected"
+    assert shell("confirm file nosuch.dta\n", rc=601)[0] == "file nosuch.dta not found"

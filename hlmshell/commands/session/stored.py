@@ -1,5 +1,5 @@
 """Storing results from programs ([P] return): ``return scalar|local|matrix|add``, ``ereturn
-post|scalar|local|matrix|clear``, ``sreturn local|clear`` and ``sreturn list``.
+post|scalar|local|matrix|display|clear``, ``sreturn local|clear`` and ``sreturn list``.
 
 Inside a program the class it was defined with decides what it may set (``non r-class program may
 not set r()`` r(151), likewise e() r(152) and s() r(153)).  An ``rclass`` program's results are kept
@@ -15,6 +15,7 @@ import numpy as np
 from hlmshell.commands.session.macro import definition
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
+from hlmshell.results.estimation import CoefRow, CoefTable
 from hlmshell.results.postest import ResultsListing
 from hlmshell.results.stored import EResults, Results, StataMatrix
 from hlmshell.shell.registry import command, parent
@@ -178,6 +179,26 @@ def ereturn_local(session: Session, args: Args) -> None:
 def ereturn_matrix(session: Session, args: Args) -> None:
     """Add a matrix to e() (moved there unless ``copy``)."""
     _set_matrix(session, _e(session), args)
+
+
+@command("ereturn DIsplay", "[, Level(cilevel)]")
+def ereturn_display(session: Session, args: Args) -> CoefTable:
+    """The coefficient table of the posted e(b) and e(V): z statistics, p-values and confidence
+    intervals (t with e(df_r))."""
+    from hlmshell.inference.wald import coef_stats
+
+    e = _e(session)
+    if "b" not in e.matrices or "V" not in e.matrices:
+        raise StataError("last estimates not found", 301)
+    b, v = e.matrices["b"], e.matrices["V"]
+    df = e.scalars.get("df_r")
+    rows = []
+    for k, name in enumerate(b.colnames):
+        st = coef_stats(float(b.values[0, k]), float(np.sqrt(v.values[k, k])), level=args.level,
+                        df=df)
+        rows.append(CoefRow(label=name.split(":")[-1], coef=st.estimate, se=st.se, z=st.stat,
+                            p=st.p, lower=st.lower, upper=st.upper))
+    return CoefTable(e.macros.get("depvar", ""), tuple(rows), args.level, t=df is not None)
 
 
 @command("ereturn clear", "")
