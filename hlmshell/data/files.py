@@ -166,21 +166,113 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
 
     Names are lower-cased (``case`` "preserve" or "upper" as Stata's ``case()``); whole-number columns become integers; other numeric columns are stored as
     ``float`` (rounded to single precision, then held as float64) unless ``asdouble``; everything else
-    is a string.
+    is a string.  The file is parsed by pyarrow's multithreaded CSV reader, which types the plainly
+    numeric columns itself (blank and ``.`` fields are missing); Stata's rules are then applied to
+    the parsed columns, and any other column is read again as text and typed from its text.
     """
+    import pyarrow as pa
+    from pyarrow import csv
+
+    sep = _delimiter(path) if delimiter is None else delimiter
     try:
-        raw = pd.read_csv(path, sep=delimiter, header=0 if header else None, dtype=str,
-                          keep_default_na=False, engine="python" if delimiter is None else "c")
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = _header_fields(path, sep)
+        raw = [str(c) for c in first] if header else [f"v{k + 1}" for k in range(len(first))]
+        columns = _unique(raw)
+        read = csv.ReadOptions(column_names=columns, skip_rows=1 if header else 0,
+                               block_size=1 << 24)
+        parse = csv.ParseOptions(delimiter=sep)
+        convert = csv.ConvertOptions(null_values=["", "."], strings_can_be_null=False)
+        table = csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        numeric = {name: _numeric_values(table.column(name)) for name in columns}
+        text = [name for name in columns if numeric[name] is None]
+        if text:
+            convert = csv.ConvertOptions(column_types={name: pa.string() for name in text},
+                                         include_columns=text, strings_can_be_null=False)
+            strings = csv.read_csv(path, read_options=read, parse_options=parse,
+                                   convert_options=convert)
+    except (OSError, pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise StataError(f"file {path.name} could not be read", 603) from exc
     if header:
-        names = [_clean_name(str(c), k, case) for k, c in enumerate(raw.columns)]
+        names = [_clean_name(str(c), k, case) for k, c in enumerate(columns)]
     else:
-        names = [f"v{k + 1}" for k in range(raw.shape[1])]
+        names = list(columns)
     out = {}
-    for name, col in zip(names, raw.columns):
-        out[name] = _typed(raw[col], asdouble)
+    for name, col in zip(names, columns):
+        values = numeric[col]
+        if values is None:
+            out[name] = _typed(pd.Series(strings.column(col).to_numpy(zero_copy_only=False),
+                                         dtype=object), asdouble)
+        else:
+            out[name] = _stored(values[0], values[1], asdouble)
     return pd.DataFrame(out)
+
+
+def _delimiter(path: Path) -> str:
+    """The separator of the first line: a comma, tab, semicolon or bar as Python's csv sniffer finds
+    it, else a comma (so a one-column file is one column)."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            line = handle.readline()
+    except UnicodeDecodeError:
+        return ","
+    try:
+        return csv.Sniffer().sniff(line, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _header_fields(path: Path, sep: str) -> list[str]:
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle, delimiter=sep), [])
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Repeated header names as pandas makes them unique (``a``, ``a.1``, ...)."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            while f"{name}.{seen[name]}" in seen:
+                seen[name] += 1
+            out.append(f"{name}.{seen[name]}")
+            seen.setdefault(out[-1], 0)
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def _numeric_values(column) -> tuple[np.ndarray, bool] | None:
+    """(values as float64 with NaN for missing, whether any was missing) for a column pyarrow read
+    as numbers; None for a column to type from its text (strings, all missing, a literal nan)."""
+    import pyarrow as pa
+
+    kind = column.type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)) or column.null_count == len(column):
+        return None
+    values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    missing = column.null_count > 0
+    if np.isnan(values).sum() != column.null_count:
+        return None
+    return values, missing
+
+
+def _stored(values: np.ndarray, missing: bool, asdouble: bool) -> pd.Series:
+    """Stata's storage for numbers: the smallest integer type when all are whole and none is
+    missing, else float (single precision) or, with ``asdouble``, double."""
+    finite = values[~np.isnan(values)]
+    if not missing and np.all(finite == np.round(finite)):
+        dtype = smallest_int(finite)
+        if dtype is not None:
+            return pd.Series(values.astype(dtype))
+    if asdouble:
+        return pd.Series(values)
+    return pd.Series(values.astype(np.float32).astype(np.float64))
 
 
 def _clean_name(name: str, k: int, case: str) -> str:
@@ -196,15 +288,7 @@ def _typed(col: pd.Series, asdouble: bool) -> pd.Series:
     blank = text.isin(["", "."])
     numbers = pd.to_numeric(text.where(~blank), errors="coerce")
     if (numbers.notna() | blank).all() and numbers.notna().any():
-        values = numbers.to_numpy(dtype=np.float64)
-        finite = values[~np.isnan(values)]
-        if np.all(finite == np.round(finite)) and not blank.any():
-            dtype = smallest_int(finite)
-            if dtype is not None:
-                return pd.Series(values.astype(dtype))
-        if asdouble:
-            return pd.Series(values)
-        return pd.Series(values.astype(np.float32).astype(np.float64))
+        return _stored(numbers.to_numpy(dtype=np.float64), bool(blank.any()), asdouble)
     return pd.Series(col.to_numpy(dtype=object)).astype(str)
 
 

@@ -56,7 +56,12 @@ def use(session: Session, args: Args) -> None:
         name, wanted = args.using, args.anything or None
     _require_clear(session, args.clear)
     path, _ = datasets.find_input(session.cwd, name)
-    contents = datasets.read_dta(path)
+    if path.suffix.lower() == ".parquet":
+        from hlmshell.commands.data.parquet import read_wanted
+
+        contents = read_wanted(path, wanted)
+    else:
+        contents = datasets.read_dta(path)
     data = contents.data
     if wanted is not None or args.if_ is not None or args.in_ is not None:
         staged = Session(data=data, out=session.out, cwd=session.cwd)
@@ -81,8 +86,14 @@ def save(session: Session, args: Args) -> Text:
         raise StataError(f"file {shown} already exists", 602)
     if args.replace and not path.exists():
         notes.append(f"(file {shown} not found)")
-    datasets.write_dta(session.data, path, session.var_labels, session.label_sets,
-                       session.label_names, shown=shown)
+    if path.suffix.lower() == ".parquet":
+        from hlmshell.data.parquet import write_parquet
+
+        write_parquet(session.data, path, session.var_labels, session.label_sets,
+                      session.label_names, shown=shown)
+    else:
+        datasets.write_dta(session.data, path, session.var_labels, session.label_sets,
+                           session.label_names, shown=shown)
     session.filename = str(path)
     session.changed = False
     notes.append(f"file {shown} saved")
