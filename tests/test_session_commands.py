@@ -178,7 +178,9 @@ def test_do_run_and_their_errors(shell, tmp_path):
     assert shell("do a") == ". di 1+1\n2\n\nend of do-file\n"
     assert shell("run a") == ""
     assert shell("do", rc=198) == "invalid file specification\nr(198);\n"
-    assert shell("do a b", rc=198) == "arguments to do-files are not supported\nr(198);\n"
+    (tmp_path / "args.do").write_text("di `\"`1'|`2'|`0'\"'\n")       # `1' `2' `0': the arguments
+    assert shell('do args first "second one"') == \
+        ". di `\"`1'|`2'|`0'\"'\nfirst|second one|first \"second one\"\n\nend of do-file\n"
     assert shell("do nosuch", rc=601) == "file nosuch.do not found\nr(601);\n"
     (tmp_path / "b.do").write_text("nosuchcmd\ndi 3\n")
     assert shell("do b, nostop", rc=199).endswith(". di 3\n3\n\nend of do-file\n\nr(199);\n")

@@ -188,6 +188,15 @@ def _compound_end(text: str, i: int) -> int:
     return n
 
 
+def arguments(text: str) -> dict[str, str]:
+    """The locals a program or do-file gets from its arguments: `` `0' `` the text as typed,
+    `` `1' ``, `` `2' ``... its words (quotes removed), `` `*' `` all of them."""
+    out = {"0": text.strip(), "*": text.strip()}
+    for k, word in enumerate(words(text), start=1):
+        out[str(k)] = word
+    return out
+
+
 def quote_word(word: str) -> str:
     """A word as a list element: bare when it has no blank or quote, else in compound quotes."""
     if word and not any(ch.isspace() or ch == '"' for ch in word):

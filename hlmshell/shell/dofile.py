@@ -34,6 +34,7 @@ from hlmshell.errors import StataError
 from hlmshell.lang import blocks
 from hlmshell.lang.blocks import Block
 from hlmshell.lang.lines import Line, echo_text, script_lines
+from hlmshell.lang.macros import arguments
 from hlmshell.lang.scan import unquote
 from hlmshell.shell.dispatcher import Failed, run_line, run_nested
 from hlmshell.shell.session import Frame, Session
@@ -193,14 +194,16 @@ def drop_temporaries(session: Session, temporaries: list[tuple[str, str]]) -> No
 
 
 # -- do-files ---------------------------------------------------------------------------------
-def run_script(session: Session, text: str, *, echo: bool = True, stop: bool = True) -> int:
-    """Run the text of a do-file; print ``end of do-file``; return the rc of the failure or 0."""
+def run_script(session: Session, text: str, *, echo: bool = True, stop: bool = True,
+               args: str = "") -> int:
+    """Run the text of a do-file (its arguments `` `1' ``, `` `2' ``... from ``args``); print ``end
+    of do-file``; return the rc of the failure or 0."""
     global _depth
     if _depth >= MAX_DEPTH:
         raise StataError("do-files nested too deeply", 1000)
     _depth += 1
     try:
-        with local_frame(session):
+        with local_frame(session, Frame(locals=arguments(args))):
             rc = run_commands(session, script_lines(text), echo=echo, stop=stop)
     except ExitRequest as request:
         if request.leave:

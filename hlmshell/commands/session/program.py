@@ -26,7 +26,7 @@ from hlmshell.errors import StataError
 from hlmshell.lang.abbrev import Pattern
 from hlmshell.lang.blocks import Block
 from hlmshell.lang.declaration import Args, Declaration, parse_declaration
-from hlmshell.lang.macros import number_text, words
+from hlmshell.lang.macros import arguments, number_text
 from hlmshell.render import Text
 from hlmshell.results.stored import Results
 from hlmshell.shell.dofile import ExitRequest, local_frame, run_block
@@ -155,10 +155,7 @@ def invoke(session: Session, program: Program, text: str) -> None:
         raise StataError("system limit exceeded", 1000)
     frame = Frame(klass=program.klass,
                   returns=Results() if program.klass == "rclass" else None)
-    frame.locals["0"] = text.strip()
-    frame.locals["*"] = text.strip()
-    for k, word in enumerate(words(text), start=1):
-        frame.locals[str(k)] = word
+    frame.locals.update(arguments(text))
     by_rows, session.by_rows = session.by_rows, None   # the body's commands see all the data
     frame.by_rows = by_rows                             # marksample keeps to the by-group
     _running += 1
@@ -305,6 +302,8 @@ def markout(session: Session, args: Args) -> None:
 
     marker, _, varlist = args.anything.partition(" ")
     marker = resolve(session.variables, marker)
+    if session.is_string(marker):
+        raise StataError("type mismatch", 109)
     mask = np.asarray(session.data[marker].to_numpy(dtype=float) != 0)
     mask &= _complete(session, varlist, strok=args.strok)
     _mark(session, marker, mask, new=False)

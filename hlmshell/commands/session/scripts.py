@@ -21,14 +21,12 @@ from hlmshell.shell.session import Session
 
 # -- do / run -----------------------------------------------------------------------------------
 def _run_dofile(session: Session, args: Args, *, echo: bool) -> None:
-    if args.anything:
-        raise StataError("arguments to do-files are not supported", 198)
     path = resolve_dofile(session, args.filename)
     text = read_script(path)
     if not echo:
         session.out.quiet += 1
     try:
-        rc = run_script(session, text, echo=echo, stop=not args.nostop)
+        rc = run_script(session, text, echo=echo, stop=not args.nostop, args=args.anything)
     finally:
         if not echo:
             session.out.quiet -= 1
@@ -38,7 +36,10 @@ def _run_dofile(session: Session, args: Args, *, echo: bool) -> None:
 
 @command("do", "filename(.do) [anything(id=arguments)] [, nostop]")
 def do(session: Session, args: Args) -> None:
-    """Run the commands of a do-file, echoing each one; stop at the first error."""
+    """Run the commands of a do-file, echoing each one; stop at the first error.
+
+    The arguments after the file name are the do-file's `` `1' ``, `` `2' ``... (`` `0' `` all).
+    """
     _run_dofile(session, args, echo=True)
 
 
