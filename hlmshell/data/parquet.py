@@ -12,8 +12,9 @@ by their values, anything else (dates, timestamps, decimals) as its text.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> Dataset:
                    {k: v for k, v in meta.get("label_names", {}).items() if k in names})
 
 
-def _metadata(schema: "pa.Schema") -> dict:
+def _metadata(schema: pa.Schema) -> dict:
     raw = (schema.metadata or {}).get(METADATA_KEY)
     try:
         return json.loads(raw) if raw else {}
@@ -70,7 +71,7 @@ def _metadata(schema: "pa.Schema") -> dict:
         return {}
 
 
-def _column(column: "pa.ChunkedArray") -> np.ndarray | pd.Series:
+def _column(column: pa.ChunkedArray) -> np.ndarray | pd.Series:
     import pyarrow as pa
 
     kind = column.type

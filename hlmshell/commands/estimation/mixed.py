@@ -118,6 +118,10 @@ def fit(session: Session, spec: MixedSpec):
     """The fitted model and the estimation sample."""
     from hlmshell.model.multilevel.mixed_model import fit_mixed_model
 
+    if spec.using is not None:
+        from hlmshell.commands.estimation.mixed_stream import fit_using
+
+        return fit_using(session, spec)
     inputs = model_inputs(session, spec.depvar_spec, spec.equations, spec.if_, spec.in_)
     model = fit_mixed_model(session.data.loc[inputs.sample], inputs.depvar, inputs.terms,
                             inputs.levels, inputs.equations, constant=not spec.noconstant,

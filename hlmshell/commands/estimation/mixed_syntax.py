@@ -74,6 +74,7 @@ class MixedSpec:
     ltolerance: float = 1e-10
     nrtolerance: float = 1e-12
     dfmethod: str | None = None    # dfmethod() as typed; dfmethod_spec() reads it
+    using: str | None = None       # ``mixed ... using file.parquet``: fit by streaming the file
     display: MixedDisplay = field(default_factory=MixedDisplay)
 
 
@@ -131,22 +132,24 @@ class EquationLine:
     fixed_args: Args
     equations: list[REPart]
     last_args: Args | None            # None without equations: the fixed part's options rule
+    using: str | None = None          # ``using filename`` in the fixed part (allow_using only)
 
 
 def split_equations(rest: str, variables: list[str], *, fixed_only: Declaration,
-                    fixed: Declaration, equation: Declaration, last: Declaration) -> EquationLine:
+                    fixed: Declaration, equation: Declaration, last: Declaration,
+                    allow_using: bool = False) -> EquationLine:
     """Read ``depvar [fe] [if] [in] [, fe_opts] [|| level: [re] [, re_opts]] ... [, opts]`` with the
     declarations of each place's options (``fixed_only``: the fixed part's when there is no ``||``;
     ``last``: the last equation's, which hold the command's own options as well)."""
     parts = split_top_level(rest, "||")
     head, fixed_opts = split_options(parts[0])
     syn = parse_syntax(head, allow_exp=False)
-    if syn.using is not None:
+    if syn.using is not None and not allow_using:
         raise StataError("using not allowed", 101)
     if not syn.anything:
         raise StataError("varlist required", 100)
     fixed_args = (fixed if len(parts) > 1 else fixed_only).parse("," + fixed_opts, variables)
-    line = EquationLine(syn.anything, syn.if_, syn.in_, fixed_args, [], None)
+    line = EquationLine(syn.anything, syn.if_, syn.in_, fixed_args, [], None, syn.using)
     for k, text in enumerate(parts[1:]):
         body, opt_text = split_options(text)
         level, colon, varspec = body.partition(":")
@@ -170,11 +173,11 @@ def split_equations(rest: str, variables: list[str], *, fixed_only: Declaration,
 def parse_mixed(rest: str, cmd: str, variables: list[str]) -> MixedSpec:
     """Split a ``mixed`` command line into its fixed part, random-effects equations and options."""
     line = split_equations(rest, variables, fixed_only=_FIXED_ONLY, fixed=_FIXED,
-                           equation=_EQUATION, last=_LAST_EQUATION)
+                           equation=_EQUATION, last=_LAST_EQUATION, allow_using=True)
     xt = cmd == "xtmixed"
     spec = MixedSpec(cmd=cmd, depvar_spec=line.depvar_spec, if_=line.if_, in_=line.in_, reml=xt,
                      display=MixedDisplay(sd=xt), noconstant=line.fixed_args.noconstant,
-                     equations=line.equations)
+                     equations=line.equations, using=line.using)
     _fit_options(line.last_args or line.fixed_args, spec)
     return spec
 

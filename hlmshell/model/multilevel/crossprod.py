@@ -104,34 +104,58 @@ def build_layout(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo],
     """The cross-products of the chain columns and [X y]; with ``weights`` (one per row) every
     cross-product is weighted, Z'WZ, Z'W[X y], [X y]'W[X y] (penalised IRLS of the GLMMs)."""
     n, p = X.shape
+    elevels = effect_levels(eq_levels, [Z.shape[1] for Z in eq_Z], [li.n_groups for li in levels],
+                            lambda outer, inner: levels[outer].row_group[levels[inner].first_row])
+    if not elevels:
+        XytXy, _, _ = chain_crossproducts(y, X, np.zeros(n, dtype=np.int64), 0, [], weights)
+        return Layout(n, p, levels, elevels, np.zeros((0, 0, 0)), np.zeros((0, 0, p + 1)), XytXy)
+    inner = levels[elevels[-1].level]
+    XytXy, ZZ, ZXY = chain_crossproducts(y, X, inner.row_group, inner.n_groups,
+                                         chain_columns(elevels, eq_Z), weights)
+    return Layout(n, p, levels, elevels, ZZ, ZXY, XytXy)
+
+
+def effect_levels(eq_levels: list[int], eq_q: list[int], n_groups: list[int],
+                  parent_of) -> list[EffectLevel]:
+    """The levels that have equations, outermost first, each with its groups' parents at the next
+    outer such level (``parent_of(outer, inner)``: an inner group's group at the outer level)."""
     elevels: list[EffectLevel] = []
     for lev in sorted(set(eq_levels)):
         eqs = [i for i, l in enumerate(eq_levels) if l == lev]
-        offs = list(np.cumsum([0] + [eq_Z[i].shape[1] for i in eqs])[:-1])
-        Q = int(sum(eq_Z[i].shape[1] for i in eqs))
-        info = levels[lev]
+        offs = list(np.cumsum([0] + [eq_q[i] for i in eqs])[:-1])
+        Q = int(sum(eq_q[i] for i in eqs))
         parent = order = starts = None
         if elevels:
-            parent = levels[elevels[-1].level].row_group[info.first_row]
+            parent = parent_of(elevels[-1].level, lev)
             order = np.argsort(parent, kind="stable")
             starts = np.r_[0, np.flatnonzero(np.diff(parent[order])) + 1]
-        elevels.append(EffectLevel(lev, eqs, [int(o) for o in offs], Q, info.n_groups, parent, starts, order))
+        elevels.append(EffectLevel(lev, eqs, [int(o) for o in offs], Q, n_groups[lev], parent,
+                                   starts, order))
+    return elevels
 
+
+def chain_columns(elevels: list[EffectLevel], eq_Z: list[np.ndarray]) -> list[np.ndarray]:
+    """The innermost effect level's chain columns: its own effects first, then the ancestors'."""
+    cols: list[np.ndarray] = []
+    for el in reversed(elevels):
+        for i in el.eqs:
+            cols += [np.ascontiguousarray(eq_Z[i][:, c], dtype=np.float64) for c in range(eq_Z[i].shape[1])]
+    return cols
+
+
+def chain_crossproducts(y: np.ndarray, X: np.ndarray, g: np.ndarray, G: int,
+                        cols: list[np.ndarray], weights: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """[X y]'[X y] and, by group g (0..G-1), Z_c'Z_c (G, F, F) and Z_c'[X y] (G, F, p+1) of the
+    chain columns: one pass over the rows per column pair."""
+    p = X.shape[1]
     Xw = X if weights is None else X * weights[:, None]
     yw = y if weights is None else y * weights
     XytXy = np.empty((p + 1, p + 1))
     XytXy[:p, :p] = Xw.T @ X
     XytXy[:p, p] = XytXy[p, :p] = Xw.T @ y
     XytXy[p, p] = yw @ y
-    if not elevels:
-        return Layout(n, p, levels, elevels, np.zeros((0, 0, 0)), np.zeros((0, 0, p + 1)), XytXy)
-    # chain columns of the innermost effect level: own effects first, then the ancestors'
-    cols: list[np.ndarray] = []
-    for el in reversed(elevels):
-        for i in el.eqs:
-            cols += [np.ascontiguousarray(eq_Z[i][:, c], dtype=np.float64) for c in range(eq_Z[i].shape[1])]
-    inner = levels[elevels[-1].level]
-    g, G, F = inner.row_group, inner.n_groups, len(cols)
+    F = len(cols)
     ZZ = np.empty((G, F, F))
     wcols = cols if weights is None else [c * weights for c in cols]
     sums = _group_summer(g, G, weights is not None)
@@ -143,7 +167,7 @@ def build_layout(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo],
         v = np.ascontiguousarray(X[:, j]) if j < p else y
         for a in range(F):
             ZXY[:, a, j] = sums(wcols[a] * v)
-    return Layout(n, p, levels, elevels, ZZ, ZXY, XytXy)
+    return XytXy, ZZ, ZXY
 
 
 def _group_summer(g: np.ndarray, G: int, weighted: bool):

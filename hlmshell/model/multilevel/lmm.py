@@ -179,7 +179,27 @@ def _fit(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[LevelInfo
     response = Gaussian(reml)
     eqs = [REEquation(e.level, e.names, np.asarray(e.Z, dtype=np.float64), e.cov, e.codes)
            for e in equations]
-    obj = Objective(y, X, infos, eqs, response)
+    return _estimate(Objective(y, X, infos, eqs, response), eqs, infos, maxiter=maxiter,
+                     tolerance=tolerance, ltolerance=ltolerance, nrtolerance=nrtolerance)
+
+
+def fit_layout(layout: Layout, levels: list[LevelInfo], equations: list[REEquation], *,
+               reml: bool = False, maxiter: int = 300, tolerance: float = 1e-8,
+               ltolerance: float = 1e-10, nrtolerance: float = 1e-12) -> LMMFit:
+    """Fit from cross-products accumulated elsewhere (:mod:`.streaming`): the equations' Z are
+    0 × q arrays that give only their shapes, ``levels`` the groups' counts."""
+    if layout.n <= layout.p:
+        raise ModelError("insufficient_observations")
+    response = Gaussian(reml)
+    with single_threaded():
+        return _estimate(Objective(None, None, levels, equations, response, layout=layout),
+                         equations, levels, maxiter=maxiter, tolerance=tolerance,
+                         ltolerance=ltolerance, nrtolerance=nrtolerance)
+
+
+def _estimate(obj: Objective, eqs: list[REEquation], infos: list[LevelInfo], *, maxiter: int,
+              tolerance: float, ltolerance: float, nrtolerance: float) -> LMMFit:
+    n, p, response = obj.n, obj.p, obj.response
     theta0 = np.concatenate([cv.theta_start(e.cov, e.Z.shape[1]) for e in eqs]) \
         if eqs else np.zeros(0)
     start = obj.loglik(theta0)

@@ -28,9 +28,11 @@ from .response import Gaussian
 class Objective:
     """ℓ(θ) with β and σ² profiled out, and ℓ(θ, ln σ) with β profiled (what the SEs come from)."""
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, levels: list[LevelInfo], equations: list,
-                 response: Gaussian, layout: Layout | None = None) -> None:
-        self.n, self.p = X.shape
+    def __init__(self, y: np.ndarray | None, X: np.ndarray | None, levels: list[LevelInfo],
+                 equations: list, response: Gaussian, layout: Layout | None = None) -> None:
+        """From the rows (y, X and the equations' columns), or from a ``layout`` of cross-products
+        accumulated elsewhere (:mod:`.streaming`; then only the equations' shapes are used)."""
+        self.n, self.p = (layout.n, layout.p) if layout is not None else X.shape
         self.response = response
         self.covs = [(e.cov, e.Z.shape[1]) for e in equations]
         pos, self.slices = 0, []

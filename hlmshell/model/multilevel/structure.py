@@ -92,11 +92,11 @@ class Structure:
 
     def row_groups(self, k: int, data: pd.DataFrame) -> np.ndarray:
         """Each row's group at level ``k`` among the fitted ones; -1 where it has none."""
-        frame = _level_frame(data, self.levels[:k + 1])
+        frame = level_frame(data, self.levels[:k + 1])
         return self.keys[k].get_indexer(pd.MultiIndex.from_frame(frame))
 
 
-def _level_frame(data: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
+def level_frame(data: pd.DataFrame, levels: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({f"l{j}": (np.zeros(len(data), dtype=np.int64) if name == ALL
                                    else data[name].to_numpy())
                          for j, name in enumerate(levels)})
@@ -117,7 +117,7 @@ def build_structure(data: pd.DataFrame, levels: list[str], specs: list[EquationS
     codes = [np.zeros(n, dtype=np.int64) if name == ALL
              else pd.factorize(data[name], sort=True)[0].astype(np.int64) for name in levels]
     groups = build_levels(codes, n)
-    keys = tuple(pd.MultiIndex.from_frame(_level_frame(data.iloc[g.first_row], tuple(levels[:k + 1])))
+    keys = tuple(pd.MultiIndex.from_frame(level_frame(data.iloc[g.first_row], tuple(levels[:k + 1])))
                  for k, g in enumerate(groups))
     ordered = sorted(range(len(specs)), key=lambda i: (levels.index(specs[i].level), i))
     equations = []
