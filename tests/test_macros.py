@@ -160,6 +160,14 @@ def test_data_and_result_functions(shell, tmp_path):
                        ('local r : di "x=" 2*3', "x=6")):
         shell(line)
         assert s.locals["r"] == want, line
+    shell('label define grp 1 "first" 2 "second"')
+    shell("label values g grp")
+    for line, want in (("local r : value label g", "grp"), ("local r : label grp 2", "second"),
+                       ("local r : label (g) 1", "first"), ("local r : label (g) 7", "7"),
+                       ("local r : label grp 7, strict", ""), ("local r : label grp 1 3", "fir")):
+        shell(line)
+        assert s.locals.get("r", "") == want, line
+    assert shell("local r : label nosuch 1", rc=111) == "value label nosuch not found\nr(111);\n"
     shell("quietly regress x g")
     shell("local r : colnames e(b)")
     assert s.locals["r"] == "g _cons"

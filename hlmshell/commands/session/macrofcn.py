@@ -93,6 +93,8 @@ def macro_function(session: Any, text: str) -> str:
         return list_function(session, rest)
     if word in ("variable", "type", "format", "data", "value"):
         return _data_attribute(session, word, rest)
+    if word == "label":
+        return _label(session, rest)
     if word == "sortedby":
         return " ".join(session.sortedby)
     if word in ("display", "di", "dis", "disp", "displ", "displa"):
@@ -188,10 +190,35 @@ def _data_attribute(session: Any, word: str, rest: str) -> str:
     if word == "variable":
         return session.var_labels.get(name, "")
     if word == "value":
-        labeller = getattr(session, "value_label_name", None)
-        return (labeller(name) or "") if callable(labeller) else ""
+        return session.label_names.get(name, "")
     column = session.data[name]
     return storage_type(column) if word == "type" else display_format(column)
+
+
+def _label(session: Any, rest: str) -> str:
+    """``label lblname #`` / ``label (varname) #`` [``, strict``]: the value's label, else the value
+    itself (nothing with ``strict``)."""
+    body, _, opts = rest.partition(",")
+    if opts.strip() not in ("", "strict"):
+        raise syntax_error()
+    m = re.match(r"\s*(\(\s*\S+\s*\)|\S+)\s+(\S+)(?:\s+(\d+))?\s*$", body)
+    if not m:
+        raise syntax_error()
+    which, value = m.group(1), m.group(2)
+    if which.startswith("("):
+        name = session.label_names.get(resolve(session.variables, which[1:-1].strip()), "")
+    elif which in session.label_sets:
+        name = which
+    else:
+        raise StataError(f"value label {which} not found", 111)
+    try:
+        number = float(value)
+    except ValueError:
+        raise syntax_error() from None
+    text = session.label_sets.get(name, {}).get(number)
+    if text is None:
+        text = "" if opts.strip() else value
+    return text[:int(m.group(3))] if m.group(3) else text
 
 
 def _result_names(session: Any, kind: str, rest: str) -> str:
