@@ -16,6 +16,16 @@ _MESSAGES = {
     "infeasible_start": ("initial values not feasible", 1400),
     "too_many_levels": ("R.{var}: too many levels ({levels:,}) for this data size", 908),
     "exact_too_large": ("table too large for Fisher's exact test", 910),
+    "outcome_constant": ("outcome does not vary; remember:\n"
+                         "                                  0 = negative outcome,\n"
+                         "        all other nonmissing values = positive outcome", 2000),
+    "bad_trials": ("the number of binomial trials must be a positive integer", 459),
+    "bad_binomial": ("the outcome must be an integer between 0 and the number of binomial trials",
+                     459),
+    "negative_count": ("{depvar} must be greater than or equal to zero", 459),
+    "modes_not_found": ("initial values not feasible", 1400),
+    "too_many_nodes": ("intpoints() too large: {nodes:,} integration points per group; "
+                       "use fewer points or intmethod(laplace)", 198),
 }
 
 

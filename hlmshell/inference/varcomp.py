@@ -126,17 +126,19 @@ class ICCRow:
 
 
 def icc_rows(cons_params: list[int], labels: list[str], gamma: np.ndarray, V: np.ndarray, *,
-             level: float = 95.0) -> list[ICCRow]:
+             level: float = 95.0, residual: float | None = None) -> list[ICCRow]:
     """Stata's ``estat icc``: ICC of level i = (σ²_1 + … + σ²_i) / (Σ σ²_j + σ²_e).
 
     ``cons_params`` are the γ indices of each level's ln sd of ``_cons`` (outermost first).  The SE is
     the delta method over those parameters and ln σ_e with their covariances; the CI is built on the
-    logit scale and transformed back (``_estat_icc.ado``).
+    logit scale and transformed back (``_estat_icc.ado``).  A GLMM's latent residual variance is a
+    constant (``residual``: π²/3 for logit, 1 for probit, π²/6 for cloglog; ``__estat_icc.ado``) and
+    then γ has no ln σ_e.
     """
     z = _z(level)
-    idx = list(cons_params) + [len(gamma) - 1]
+    idx = list(cons_params) + ([] if residual is not None else [len(gamma) - 1])
     variances = np.exp(2 * gamma[idx])
-    total = variances.sum()
+    total = variances.sum() + (residual or 0.0)
     Vsub = V[np.ix_(idx, idx)]
     rows = []
     for i, label in enumerate(labels):

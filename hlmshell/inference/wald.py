@@ -61,3 +61,13 @@ def f_test_p(F: float, df_m: float, df_r: float) -> float:
     if df_m == 0 or not math.isfinite(F) or df_r <= 0:
         return math.nan
     return float(f_sf(F, df_m, df_r))
+
+
+def fixed_effects_test(design, beta: np.ndarray, V: np.ndarray) -> tuple[float, int, float]:
+    """The header's Wald test (chi2, df, p) that every fixed effect but the constant is zero (NaN,
+    0, NaN when there is nothing but the constant)."""
+    tested = [i for i, j in enumerate(design.estimable) if design.columns[j].kind != "constant"]
+    if not tested:
+        return math.nan, 0, math.nan
+    test = wald_test(np.eye(len(beta))[tested], np.zeros(len(tested)), beta, V)
+    return test.chi2, test.df, test.p

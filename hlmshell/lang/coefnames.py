@@ -1,6 +1,8 @@
 """Linear expressions in estimated coefficients, as ``test`` and ``lincom`` read them.
 
-``ses + 1.sector#c.ses``, ``2.sized - 3.sized``, ``_b[ses]``, ``[mathach]ses``, ``2*ses + 1``: each
+``ses + 1.sector#c.ses``, ``2.sized - 3.sized``, ``_b[ses]``, ``[mathach]ses``, ``2*ses + 1``, and
+the free parameters of the me commands, ``/lnalpha``, ``_b[/var(_cons[herd])]``,
+``[/]cov(x[g],_cons[g])``: each
 becomes a weight on every column of e(b) plus a constant.  Names are looked up in the first (the
 dependent variable's) equation unless an equation is given; a unique abbreviation of a plain variable
 name is accepted, as Stata accepts it.
@@ -16,8 +18,9 @@ import numpy as np
 from hlmshell.errors import StataError, syntax_error
 
 _TOKEN = re.compile(r"""\s*(?:
-    (?P<b>_b\[[^\]]*\])
-  | (?P<eqname>\[[^\]]*\]\s*[A-Za-z0-9_.#~]*)
+    (?P<b>_b\[(?:[^\[\]]|\[[^\[\]]*\])*\])
+  | (?P<eqname>\[[^\]]*\]\s*(?:[A-Za-z_]+\([^()]*\)|[A-Za-z0-9_.#~]*))
+  | (?P<free>/[A-Za-z_][A-Za-z0-9_]*(?:\([^()]*\))?)
   | (?P<fv>\d+[bno]*\.[A-Za-z_][A-Za-z0-9_.#]*)
   | (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_.#]*)
@@ -54,7 +57,9 @@ class Coefficients:
         if ref.startswith("_b[") and ref.endswith("]"):
             ref = ref[3:-1].strip()
         eq, name = self.default_equation, ref
-        if ref.startswith("["):
+        if ref.startswith("/"):         # a free parameter: /lnalpha, /var(_cons[herd])
+            eq, name = "/", ref[1:]
+        elif ref.startswith("["):
             eq, _, name = ref[1:].partition("]")
             eq, name = eq.strip(), name.strip()
             if not name:
@@ -134,7 +139,7 @@ def _term(tokens: list[tuple[str, str]], i: int, coefs: Coefficients) -> tuple[f
         if kind == "num":
             number = float(value)
             factor = factor * number if op == "*" else factor / number
-        elif kind in ("b", "eqname", "fv", "name"):
+        elif kind in ("b", "eqname", "fv", "name", "free"):
             if column is not None or op == "/":
                 raise StataError("not possible with test/lincom: nonlinear expression", 198)
             column = coefs.find(value)

@@ -14,7 +14,9 @@ class ModelError(Exception):
 
     KINDS = ("string_factor", "string_variable", "negative_factor", "noninteger_factor",
              "level_not_found", "exchangeable_too_small", "insufficient_observations",
-             "infeasible_start", "too_many_levels", "exact_too_large")
+             "infeasible_start", "too_many_levels", "exact_too_large",
+             "outcome_constant", "bad_trials", "bad_binomial", "negative_count", "modes_not_found",
+             "too_many_nodes")
 
     def __init__(self, kind: str, **details: Any) -> None:
         if kind not in self.KINDS:

@@ -21,12 +21,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Statistic:
-    """One thing ``predict`` can compute: its name, the variable label, how many variables."""
+    """One thing ``predict`` can compute: its name (with any options, ``"mu fixedonly"``), the
+    variable label, how many variables."""
 
     name: str
     label: str
     count: int = 1
     labels: tuple[str, ...] = ()      # one per variable when there are several
+    notes: tuple[str, ...] = ()       # what ``predict`` says before computing it
+    assumed: str = ""                 # what it says when this default was not typed
 
 
 @runtime_checkable

@@ -43,6 +43,14 @@ def columns_title(before_ci: str, level: float, offset: int) -> str:
     return before_ci.ljust(offset - 1 - shift) + ci_title(level)
 
 
+def coef_columns(title: str = "Coefficient", t: bool = False) -> str:
+    """The titles of the estimate, SE, z (t) and P columns: ``Coefficient`` or, exponentiated,
+    ``Odds ratio``, ``IRR``, right-aligned ten wide (``Coefficient`` overflows by one)."""
+    stat = "      t    P>|t|" if t else "      z    P>|z|"
+    head = " Coefficient  " if title == "Coefficient" else " " + title.rjust(10) + "   "
+    return head + "Std. err." + stat
+
+
 def _segments(rows: tuple[CoefRow, ...]) -> list[tuple[str, list[CoefRow]]]:
     """Consecutive rows grouped by term ("" for plain rows, one segment each)."""
     out: list[tuple[str, list[CoefRow]]] = []
@@ -88,8 +96,7 @@ def coef_table_lines(table: CoefTable) -> list[str]:
     lines = [
         "-" * (w + 66),
         shorten(table.depvar, w).rjust(w) + " |"
-        + columns_title(" Coefficient  Std. err.      t    P>|t|" if table.t else
-                        " Coefficient  Std. err.      z    P>|z|", table.level, 45),
+        + columns_title(coef_columns(table.coef_title, t=table.t), table.level, 45),
         rule,
     ]
     for k, (name, rows) in enumerate(table.equations):

@@ -146,7 +146,7 @@ def _lr_stat(x: float) -> str:
 
 
 def lr_lines(lr: LRTestVsLinear) -> list[str]:
-    msg = "LR test vs. linear model: "
+    msg = f"LR test vs. {lr.model} model: "
     if lr.chibar:
         line = (msg + f"chibar2(01) = {_lr_stat(lr.chi2)}").ljust(54) + "Prob >= chibar2 = "
     else:
@@ -169,6 +169,8 @@ def re_table_lines(t: RETable) -> list[str]:
         else:
             lines.append(f"{level}:".ljust(21) + "(empty)".ljust(8) + "|")
         lines.append(MID_RULE)
+    if t.blocks and not t.residual:     # a GLMM's table has no residual rows
+        lines.pop()
     lines += [_param_line(p) for p in t.residual]
     lines.append(RULE)
     if t.lr is not None:

@@ -99,6 +99,7 @@ class CoefTable:
     level: float = 95.0
     equations: tuple[tuple[str, tuple[CoefRow, ...]], ...] = ()
     t: bool = False                   # t and P>|t| (small-sample) instead of z and P>|z|
+    coef_title: str = "Coefficient"   # "Odds ratio", "IRR" for exponentiated coefficients
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class REBlock:
 
 @dataclass(frozen=True)
 class LRTestVsLinear:
-    """The "LR test vs. linear model" footer.
+    """The "LR test vs. linear model" footer (``model``: the comparison model's name).
 
     ``chibar`` selects the ``chibar2(01)`` form (one variance component); otherwise ``chi2(df)``
     with the "conservative" note when ``conservative`` is set.
@@ -134,6 +135,7 @@ class LRTestVsLinear:
     p: float
     chibar: bool
     conservative: bool = False
+    model: str = "linear"          # the model without random effects: "logistic", "Poisson", ...
 
 
 @dataclass(frozen=True)

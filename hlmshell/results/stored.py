@@ -46,6 +46,7 @@ class EResults(Results):
     show: Any = None
     display: Any = None
     functions: list[str] = field(default_factory=lambda: ["sample"])
+    hidden: set[str] = field(default_factory=set)     # macros ``ereturn list`` does not show
     test_constraints: list[Any] = field(default_factory=list)   # for ``test ..., accumulate``
 
     @property

@@ -24,7 +24,7 @@ from hlmshell.commands.estimation.mixed_syntax import (
 )
 from hlmshell.errors import StataError
 from hlmshell.inference.lrtest import lr_vs_linear
-from hlmshell.inference.wald import wald_test
+from hlmshell.inference.wald import fixed_effects_test
 from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
@@ -136,12 +136,7 @@ def post_results(session: Session, spec: MixedSpec, cmdline: str, model, sample:
     fit, design, structure = model.fit, model.design, model.structure
     k_f, k_r = len(design.columns), len(fit.gamma)
     names = model.coef_names
-    tested = [i for i, j in enumerate(design.estimable) if design.columns[j].kind != "constant"]
-    if tested:
-        wald = wald_test(np.eye(len(fit.beta))[tested], np.zeros(len(tested)), fit.beta, fit.V_beta)
-        chi2, df_m, p = wald.chi2, wald.df, wald.p
-    else:
-        chi2, df_m, p = np.nan, 0, np.nan
+    chi2, df_m, p = fixed_effects_test(design, fit.beta, fit.V_beta)
     lr = lr_vs_linear(fit.ll, fit.ll_linear, k_r - 1)
     k_rs = sum(1 for g in fit.gamma_names if g.startswith("lns"))  # the lns* and lnsig_e
     e = EResults()

@@ -21,7 +21,8 @@ def ereturn_list(session: Session, args: Args) -> ResultsListing | None:
     return ResultsListing(
         prefix="e",
         scalars=list(e.scalars.items()),
-        macros=[(k, v) for k, v in e.macros.items() if not k.startswith(HIDDEN_PREFIX)],
+        macros=[(k, v) for k, v in e.macros.items()
+                if not k.startswith(HIDDEN_PREFIX) and k not in e.hidden],
         matrices=[(k, *m.shape) for k, m in e.matrices.items()],
         functions=list(e.functions),
     )

@@ -56,7 +56,14 @@ def estat_icc(session: Session, args: Args) -> ICCTable:
         k = info.names.index("_cons")
         cons_params.append(info.start + (0 if info.cov in ("identity", "exchangeable") else k))
     labels = ["|".join(reversed(levels[: i + 1])) for i in range(len(levels))]
-    rows = icc_rows(cons_params, labels, fit.gamma, fit.V_gamma, level=args.level)
+    gamma, V, residual = fit.gamma, fit.V_gamma, None
+    latent = getattr(model, "latent_residual", None)     # a GLMM's: the response's latent scale
+    if latent is not None:
+        found = latent()
+        if found is None:
+            raise StataError("requested action not valid after most recent estimation command", 321)
+        gamma, V, residual = found
+    rows = icc_rows(cons_params, labels, gamma, V, level=args.level, residual=residual)
     slopes = any(name != "_cons" for info in infos for name in info.names)
     covariates = any(c.kind != "constant" for c in model.design.columns)
     kind = "conditional" if slopes else ("residual" if covariates else "")
@@ -125,12 +132,18 @@ def estat_sd(session: Session, args: Args) -> RETable:
         for row in equation_rows(info, fit.gamma, fit.V_gamma, sd=sd, level=args.level):
             rows.append(row)
             names.append(f"{info.level}:{row.label}")
-    rows.append(residual_row(fit.gamma, fit.V_gamma, sd=sd, level=args.level))
-    names.append(f"Residual:{rows[-1].label}")
+    glmm = getattr(model, "latent_residual", None) is not None
+    if not glmm:
+        rows.append(residual_row(fit.gamma, fit.V_gamma, sd=sd, level=args.level))
+        names.append(f"Residual:{rows[-1].label}")
     b = np.array([[row.estimate for row in rows]])
     V = delta_covariance(rows, fit.V_gamma)
     session.r = Results(matrices={"b": StataMatrix(b, ["y1"], names),
                                   "V": StataMatrix(V, list(names), list(names))})
+    if glmm:
+        from hlmshell.commands.estimation.me_display import re_parameters_table
+
+        return re_parameters_table(model, sd=sd, level=args.level)
     return re_table(model, MixedDisplay(sd=sd, level=args.level, nolrtest=True))
 
 

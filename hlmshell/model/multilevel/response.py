@@ -4,8 +4,10 @@ The levels, covariance parameterisations, cross-products and block factorisation
 ``covariance``, ``crossprod``, ``factor``) are shared by every multilevel model; a response supplies
 the rest.  :class:`Gaussian` is the linear mixed model's: with y = Xβ + Zb + ε, ε ~ N(0, σ²I), β (GLS)
 and σ² profile out of the likelihood, which is then a function of the relative factors Λ alone,
-evaluated from the factorisation's :class:`~hlmshell.model.multilevel.factor.Core`.  Generalized
-responses (Bernoulli, binomial, Poisson, negative binomial) add their own on the same blocks.
+evaluated from the factorisation's :class:`~hlmshell.model.multilevel.factor.Core`.
+:class:`Generalized` is the GLMMs': the outcome (and binomial trials) with a family and link
+(:mod:`.families`); the random effects are integrated out by penalised IRLS (:mod:`.pirls`) and
+quadrature (:mod:`.quadrature`) on the same blocks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .factor import Core
+from .families import Family
 
 LOG2PI = math.log(2.0 * math.pi)
 
@@ -62,3 +65,54 @@ class Gaussian:
         d = n - p
         logdet = float(np.linalg.slogdet(XytXy[:p, :p])[1]) if p else 0.0
         return -0.5 * d * (LOG2PI + 1.0 + math.log(rss / d)) - 0.5 * logdet
+
+
+@dataclass(frozen=True)
+class Generalized:
+    """y | η from a family and link (rows in the fit's order); ``trials`` for binomial counts."""
+
+    family: Family
+    y: np.ndarray
+    trials: np.ndarray
+
+    @property
+    def method(self) -> str:
+        return "ML"
+
+    def _shape(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """y and the trials shaped to broadcast against η (rows, or rows x quadrature nodes)."""
+        if eta.ndim == 1:
+            return self.y, self.trials
+        return self.y[:, None], self.trials[:, None]
+
+    def loglik(self, eta: np.ndarray, anc: float = 0.0) -> np.ndarray:
+        y, n = self._shape(eta)
+        return self.family.loglik(eta, y, n, anc)
+
+    def kernel(self, eta: np.ndarray, anc: float = 0.0) -> np.ndarray:
+        """ln f less its η-free part (:meth:`constant`), at rows x quadrature nodes."""
+        y, n = self._shape(eta)
+        return self.family.derivatives(eta, y, n, anc, order=0, constant=False)[0]
+
+    def constant(self, anc: float = 0.0) -> np.ndarray:
+        """The rows' η-free part of ln f (kept for the last ancillary value: it is costly)."""
+        key = anc if self.family.ancillary is not None else 0.0
+        cache = self.__dict__.setdefault("_constant", {})
+        if key not in cache:
+            cache.clear()
+            cache[key] = self.family.constant(self.y, self.trials, anc)
+        return cache[key]
+
+    def derivatives(self, eta: np.ndarray, anc: float = 0.0):
+        """(ln f less its η-free part, ∂/∂η, ∂²/∂η²)."""
+        y, n = self._shape(eta)
+        return self.family.derivatives(eta, y, n, anc, constant=False)
+
+    def irls_weights(self, eta: np.ndarray, d2: np.ndarray, anc: float = 0.0) -> np.ndarray:
+        """Positive weights for penalised IRLS: the observed curvature where it is positive (the
+        mode's own curvature, so the iterations converge quadratically), else the expected one."""
+        w = -d2
+        bad = ~(w > 0)
+        if bad.any():
+            w = np.where(bad, self.family.fisher_weight(eta, self.trials, anc), w)
+        return np.maximum(w, 1e-12)
