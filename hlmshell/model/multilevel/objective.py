@@ -74,7 +74,7 @@ class Objective:
         full = self.response.reml
         if self.crossed is not None:
             return crossed_posterior(self.crossed, c, full, blocks)
-        return nested_posterior(self.layout, c, full)
+        return nested_posterior(self.layout, c, full, blocks)
 
     def _derivatives(self, theta: np.ndarray):
         factors = self.factors(theta)

@@ -33,13 +33,16 @@ class TermPosterior:
     cov_sum: np.ndarray
 
 
-def nested_posterior(layout: Layout, c: Core, full: bool) -> list[TermPosterior]:
-    """Per effect level (outermost first); ``full``: M_full⁻¹ (β̂ uncertain) instead of M⁻¹."""
+def nested_posterior(layout: Layout, c: Core, full: bool, blocks: bool = True
+                     ) -> list[TermPosterior]:
+    """Per effect level (outermost first); ``full``: M_full⁻¹ (β̂ uncertain) instead of M⁻¹;
+    without ``blocks`` the innermost level's covariance blocks are only summed (the gradient)."""
     p = layout.p
     w = np.concatenate([-c.beta, [1.0]])
     Phi = np.linalg.inv(c.XtVX) if full and p else None
     out: list[TermPosterior] = []
     chain_u = chain_cov = chain_W = None
+    J = len(layout.elevels)
     for j, el in enumerate(layout.elevels):
         L, CA, CXY = c.store[j]
         G, Q = L.shape[0], el.Q
@@ -52,8 +55,14 @@ def nested_posterior(layout: Layout, c: Core, full: bool) -> list[TermPosterior]
         u = np.einsum("gqk,gq->gk", Linv, rhs)  # L⁻ᵀ rhs
         K = np.einsum("gqk,gqa->gka", Linv, CA)
         KS = np.einsum("gka,gab->gkb", K, anc_cov)
-        cov = np.einsum("gqk,gql->gkl", Linv, Linv) + np.einsum("gkb,glb->gkl", KS, K)
         W = np.einsum("gqk,gqc->gkc", Linv, CXY[:, :, :p] - np.einsum("gqa,gac->gqc", CA, anc_W))
+        if j == J - 1 and not blocks:       # nothing below needs the blocks: sum them directly
+            total = _summed(Linv, Linv) + _summed(KS.transpose(0, 2, 1), K.transpose(0, 2, 1))
+            if Phi is not None:
+                total += _summed((W @ Phi).transpose(0, 2, 1), W.transpose(0, 2, 1))
+            out.append(TermPosterior(u, None, total))
+            break
+        cov = np.einsum("gqk,gql->gkl", Linv, Linv) + np.einsum("gkb,glb->gkl", KS, K)
         A = anc_u.shape[1]
         chain_u = np.concatenate([u, anc_u], axis=1)
         chain_W = np.concatenate([W, anc_W], axis=1)
@@ -66,6 +75,12 @@ def nested_posterior(layout: Layout, c: Core, full: bool) -> list[TermPosterior]
             cov = cov + np.einsum("gkc,cd,gld->gkl", W, Phi, W)
         out.append(TermPosterior(u, cov, cov.sum(axis=0)))
     return out
+
+
+def _summed(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Σ_g A_g'B_g for (G, m, k) stacks, as one 2-D BLAS product."""
+    G, m, k = A.shape
+    return A.reshape(G * m, k).T @ B.reshape(G * m, B.shape[2])
 
 
 def nested_residual_products(layout: Layout, c: Core, posts: list[TermPosterior]
