@@ -62,9 +62,11 @@ def test_comments_continuations_and_delimit():
         ["di", "1", "+", "2"], ["#delimit", ";"], ["sum", "x", "y"], ["di", "3"],
         ["#delimit", "cr"], ["di", "4"]]
     assert [ln.delimit for ln in lines if ln.delimit] == [";", "cr"]
-    assert echo_text(lines[1]) == ".    regress y x ///\n> z"             # as written, indented
+    # as written: indentation kept on every physical line, as a Stata log shows a continued
+    # ``foreach ///`` header (``>         very_long_variable_name of numlis``)
+    assert echo_text(lines[1]) == ".    regress y x ///\n>      z"
     assert lines[1].source[0] == "   regress y x ///"
-    assert echo_text(lines[5], 3) == "  3. sum x\n> y;"
+    assert echo_text(lines[5], 3) == "  3. sum x\n>   y;"
     assert echo_text(lines[0], width=8) == ". use hs\n> b"
     assert logical_lines(text)[-1] == "di 4"
 
@@ -257,3 +259,21 @@ def test_the_prompt_continues_a_block_until_its_brace_closes(tmp_path, monkeypat
         in log
     history = (tmp_path / "history").read_text()
     assert "+forvalues i = 1/2 {\n+    di `i' * 7\n+}\n" in history     # one entry, three lines
+
+
+def test_a_long_continued_loop_echoes_as_statas_log(shell):
+    """A Stata 17 log of this loop at ``set linesize 43`` (the continued header keeps its tab as
+    eight blanks, lines wrap onto ``> `` lines at the line size)."""
+    text = shell("set linesize 43\n"
+                 "foreach ///\n"
+                 "\tvery_long_variable_name of numlist 1/5 {\n"
+                 "\tdisplay \"This is the number in the sequence: `very_long_variable_name'\"\n"
+                 "}\n")
+    stata = (". foreach ///\n"
+             ">         very_long_variable_name of numlis\n"
+             "> t 1/5 {\n"
+             "  2.         display \"This is the number in\n"
+             ">  the sequence: `very_long_variable_name'\"\n"
+             "  3. }\n" +
+             "".join(f"This is the number in the sequence: {k}\n" for k in range(1, 6)))
+    assert stata in text

@@ -317,7 +317,7 @@ def test_the_log_is_readable_text_with_continuation_lines(run):
     text, _, folder = run
     log = (folder / "analysis.smcl").read_text()
     assert "{txt}" not in log and "{res}" not in log
-    assert '. display "one command "\n> "over two lines" ;\none command over two lines\n' in log
+    assert '. display "one command "\n>     "over two lines" ;\none command over two lines\n' in log
     assert "  2.     quietly regress `depvar' `v'\n" in log
     first = log.index(". use hsb")
     assert log[first:log.index(". log close")] in text

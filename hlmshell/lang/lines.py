@@ -20,7 +20,7 @@ class Line:
     """One command of a script."""
 
     text: str                       # what runs: comments removed, continuations joined, trimmed
-    source: tuple[str, ...]         # as written (indented as typed): one entry per physical line
+    source: tuple[str, ...]         # as written (tabs expanded): one entry per physical line
     delimit: str | None = None      # ``#delimit ;`` / ``#delimit cr``: the new delimiter
 
 
@@ -57,12 +57,10 @@ def script_lines(text: str) -> list[Line]:
         command, i = _command(text, i, semicolon)
         indent = text[text.rfind("\n", 0, start) + 1:start]
         indent = indent if not indent.strip() else ""
-        raw = text[start:i].strip()
         if command:
-            physical = [p.rstrip() for p in raw.split("\n") if p.strip()]
-            source = [physical[0]] + [p.strip() for p in physical[1:]] if len(physical) > 1 \
-                else [command]
-            out.append(Line(command, (indent + source[0], *source[1:])))
+            physical = [p.rstrip() for p in (indent + text[start:i]).split("\n") if p.strip()]
+            source = physical if len(physical) > 1 else [indent + command]
+            out.append(Line(command, tuple(p.expandtabs(8) for p in source)))
     return out
 
 
