@@ -151,6 +151,21 @@ def test_xtsum_against_pandas(hsb):
                       + f"  {within.min():9.7g}   {within.max():.7g} | T-bar =  44.906")
 
 
+def test_predict_after_xtreg(hsb):
+    hsb("xtreg mathach ses, fe")
+    hsb("predict u, u")
+    hsb("predict xb")
+    hsb("predict ue, ue")
+    d = hsb.session.data
+    b = hsb.session.e.matrices["b"].values[0]
+    resid = d["mathach"] - b[0] * d["ses"] - b[1]
+    np.testing.assert_allclose(d["xb"], (b[0] * d["ses"] + b[1]).astype(np.float32), rtol=1e-6)
+    np.testing.assert_allclose(d["ue"], resid.astype(np.float32), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(d["u"], resid.groupby(d["school"]).transform("mean"), rtol=1e-5,
+                               atol=1e-6)
+    hsb("drop u xb ue")
+
+
 @pytest.mark.parametrize("line, message, rc", [
     ("xtreg mathach ses, re fe", "options re and fe may not be combined", 198),
     ("xtreg mathach ses, fe sa", "option sa allowed only with re", 198),

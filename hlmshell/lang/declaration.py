@@ -13,7 +13,8 @@ exist) and nothing else needs to know the command's options.
 Elements (the part before the comma), as in Stata's ``syntax``:
 
 ``varlist[(mods)]``     variables in memory; mods: ``fv`` (factor-variable notation), ``numeric``,
-                        ``min=#``, ``max=#``, ``default=none``
+                        ``min=#``, ``max=#``, ``default=none``; ``newvarlist(stub)`` also takes
+                        ``stub*`` (kept as typed: the command names stub1, stub2, ...)
 ``varname[(mods)]``     exactly one variable
 ``newvarlist``/``newvarname``  names of new variables (an optional storage type may precede them)
 ``namelist``/``name``   Stata names
@@ -342,6 +343,10 @@ def _parse_head(decl: Declaration, syn: Syntax, args: Args, variables: list[str]
             raise StataError("varlist required", 100)
         if kind == "newvarname" and len(words) > 1:
             raise StataError("too many variables specified", 103)
+        if element.mod("stub") is not None and len(words) == 1 and words[0].endswith("*") \
+                and _NAME.match(words[0][:-1] or "?"):
+            args.newvars = words        # ``stub*``: the command makes stub1, stub2, ...
+            return
         args.newvars = [new_name(variables, w) for w in words]
     else:  # namelist, name
         words = head.split()

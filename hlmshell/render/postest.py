@@ -232,17 +232,28 @@ def _is_omitted(name: str) -> bool:
                                         for p in name.split("#"))
 
 
+def _stars(p: float | None, levels: tuple[float, float, float]) -> str:
+    """``*``, ``**`` or ``***`` for p below each level (est_table's star option)."""
+    if p is None:
+        return ""
+    return "*" * sum(p < level for level in levels)
+
+
 def _table_blocks(obj: EstimatesTable, first: int, last: int) -> list[str]:
     vw, cw = obj.var_width, obj.col_width
     ncol = last - first
+    extra = 3 if obj.star else 0          # the stars' field after each coefficient
 
     def hline(corner: str) -> str:
-        return "-" * vw + "".join("-" + (corner if k == 0 else "-") + "-" + "-" * cw
+        return "-" * vw + "".join("-" + (corner if k == 0 else "-") + "-" + "-" * (cw + extra)
                                   for k in range(ncol)) + "--"
 
-    def dline(label: str, cols: list[str], *, left: bool = False, align=str.rjust) -> str:
+    def dline(label: str, cols: list[str], *, left: bool = False, align=str.rjust,
+              marks: list[str] | None = None) -> str:
         head = label.ljust(vw) if left else label.rjust(vw)
-        return head + " |" + "".join(" " + align(c, cw) + "  " for c in cols)
+        marks = marks or [""] * len(cols)
+        return head + " |" + "".join(" " + align(c, cw) + m.ljust(extra) + "  "
+                                     for c, m in zip(cols, marks))
 
     def value(x: float | None, fmt: str, name: str) -> str:
         if x is None:
@@ -271,7 +282,9 @@ def _table_blocks(obj: EstimatesTable, first: int, last: int) -> list[str]:
                 lines.append(shorten(term, vw).rjust(vw) + " |")
             shown_term = term
             label = label if term is not None else shorten(label, vw)
-            lines.append(dline(label, [value(b, obj.bfmt, row.name) for b in bs]))
+            marks = ([_stars(p, obj.star) for p in row.p[first:last]] if obj.star and row.p
+                     else None)
+            lines.append(dline(label, [value(b, obj.bfmt, row.name) for b in bs], marks=marks))
             if obj.sefmt is not None:
                 ses = ["" if (b is None or _is_omitted(row.name) and b == 0) else
                        fmt_num(s, obj.sefmt).strip()
@@ -286,15 +299,19 @@ def _table_blocks(obj: EstimatesTable, first: int, last: int) -> list[str]:
             lines.append(dline(name, ["" if v is None else fmt_num(v, fmt).strip()
                                       for v in values[first:last]]))
     lines.append(hline("-"))
+    twidth = 1 + (vw + 1) + ncol * (cw + 3 + extra)
     if obj.sefmt is not None:
-        twidth = 1 + (vw + 1) + ncol * (cw + 3)
         lines.append("Legend: b/se".rjust(twidth))
+    if obj.star:
+        a, b, c = (f"{x:g}" if x >= 0.001 else f"{x}" for x in obj.star)
+        lines.append(f"legend: * p<{a}; ** p<{b}; *** p<{c}".rjust(twidth))
     return lines
 
 
 @renders(EstimatesTable)
 def render_estimates_table(obj: EstimatesTable) -> str:
-    per_block = max(1, (obj.linesize - 1 - (obj.var_width + 1)) // (obj.col_width + 3))
+    per_block = max(1, (obj.linesize - 1 - (obj.var_width + 1))
+                    // (obj.col_width + 3 + (3 if obj.star else 0)))
     lines: list[str] = []
     for first in range(0, len(obj.models), per_block):
         lines += _table_blocks(obj, first, min(len(obj.models), first + per_block))

@@ -98,6 +98,7 @@ class EstimatesTableRow:
     name: str
     b: list[float | None]
     se: list[float | None]
+    p: list[float | None] = field(default_factory=list)     # for ``star``
 
 
 @dataclass
@@ -119,6 +120,7 @@ class EstimatesTable:
     col_width: int = 10
     var_width: int = 12
     linesize: int = 80
+    star: tuple[float, float, float] | None = None   # significance levels of *, **, ***
 
 
 @dataclass

@@ -50,3 +50,47 @@ class TwoWayTable:
     cells: tuple[str, ...] = ("freq",)
     key: bool = False
     tests: TableTests | None = None
+
+
+@dataclass(frozen=True)
+class TabstatGroup:
+    """One block of tabstat: the group's label ("Total" for the total) and its statistics,
+    values[stat][variable]."""
+
+    label: str
+    values: tuple[tuple[float, ...], ...]
+
+
+@dataclass(frozen=True)
+class Tabstat:
+    """``tabstat``: statistics (rows or columns) of variables, by group."""
+
+    variables: tuple[str, ...]
+    stats: tuple[str, ...]               # Stata's names as shown (Mean, SD, p50...)
+    groups: tuple[TabstatGroup, ...]
+    formats: tuple[str, ...]             # one display format per variable
+    by: str | None = None
+    by_label: str = ""
+    by_width: int = 8
+    columns: str = "variables"           # or "statistics"
+    stub: bool = True                    # the Stats/Variable column (no by, or longstub)
+    separator: bool = True
+
+
+@dataclass(frozen=True)
+class SummaryTableColumn:
+    """One column of ``table``: its header lines and its cells by row (row totals last)."""
+
+    headers: tuple[str, ...]
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StatTable:
+    """Stata 17's ``table``: a stub (the row variable's label, then its levels and Total) and the
+    columns (one per statistic, or one per column level with a spanning title)."""
+
+    stub_title: str
+    stub: tuple[str, ...]
+    columns: tuple[SummaryTableColumn, ...]
+    span: str = ""                       # two-way: the column variable's label over its columns

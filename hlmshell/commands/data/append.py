@@ -25,7 +25,7 @@ def _kind(is_string: bool) -> str:
     return "str" if is_string else "numeric"
 
 
-@command("APPend", "[anything] using [, GENerate(name) KEEP(string) NOLabel FORCE]")
+@command("append", "[anything] using [, GENerate(name) KEEP(string) NOLabel FORCE]")
 def append(session: Session, args: Args) -> None:
     """Append datasets to the data in memory."""
     import pandas as pd

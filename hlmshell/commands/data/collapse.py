@@ -66,7 +66,7 @@ def _store_type(stat: str, source_type: str) -> str:
     return "float"
 
 
-@command("COLLapse", "anything [if] [in] [, by(varlist) cw]")
+@command("collapse", "anything [if] [in] [, by(varlist) cw]")
 def collapse(session: Session, args: Args) -> None:
     """Replace the data with summary statistics (means, sums, counts, percentiles...) by group."""
     import pandas as pd

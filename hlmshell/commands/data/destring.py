@@ -78,7 +78,7 @@ def _numeric_type(values: np.ndarray, as_float: bool) -> str:
     return "float" if as_float else "double"
 
 
-@command("DESTRing", "varlist [, Generate(string) REPLACE Ignore(string) FORCE FLOAT PERCENT "
+@command("destring", "varlist [, Generate(string) REPLACE Ignore(string) FORCE FLOAT PERCENT "
          "DPCOMMA]")
 def destring(session: Session, args: Args) -> Text:
     """Convert string variables that hold numbers into numeric variables."""
@@ -113,7 +113,7 @@ def destring(session: Session, args: Args) -> Text:
     return Text("\n".join(notes))
 
 
-@command("TOSTRing", "varlist [, Generate(string) REPLACE Format(string) FORCE USEDisplayformat]")
+@command("tostring", "varlist [, Generate(string) REPLACE Format(string) FORCE USEDisplayformat]")
 def tostring(session: Session, args: Args) -> Text:
     """Convert numeric variables to string variables."""
     from hlmshell.commands.data.generate import insert_column

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from hlmshell.shell.session import Session
 
 
-@command("EXPand", "[=exp] [anything] [if] [in] [, GENerate(name)]")
+@command("expand", "[=exp] [anything] [if] [in] [, GENerate(name)]")
 def expand(session: Session, args: Args) -> Text:
     """Duplicate observations."""
     from hlmshell.commands.data.generate import full_values, plural

@@ -22,6 +22,7 @@ from hlmshell.commands.estimation.mixed_syntax import (
     display_options,
     parse_mixed,
 )
+from hlmshell.commands.estimation.posting import coef_table_results
 from hlmshell.errors import StataError
 from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.wald import fixed_effects_test
@@ -244,6 +245,7 @@ def _run(session: Session, args: Args, name: str) -> list:
 
         model.small_sample = fit_small_sample(model, *ddf, session.data.loc[sample])
     session.e = post_results(session, spec, f"{name} {text}", model, sample)
+    session.r = coef_table_results(session.e, spec.display.level)
     shown = replace(spec.display, small=ddf is not None)
     return _notes(spec, model) + mixed_display(session.e, shown)
 

@@ -208,12 +208,42 @@ def _matches(pattern: str, eq: str, coef: str) -> bool:
     return pattern == coef
 
 
+def _star(text: str | None) -> tuple[float, float, float] | None:
+    """``star`` (.05 .01 .001) or ``star(#1 #2 #3)``."""
+    if text is None:
+        return None
+    if not text.strip():
+        return (0.05, 0.01, 0.001)
+    try:
+        levels = tuple(float(w) for w in text.split())
+    except ValueError:
+        raise StataError("option star() incorrectly specified", 198) from None
+    if len(levels) != 3 or not 1 > levels[0] > levels[1] > levels[2] > 0:
+        raise StataError("option star() incorrectly specified", 198)
+    return levels  # type: ignore[return-value]
+
+
+def _p_value(e, b: float, se: float) -> float | None:
+    """The two-sided p-value of b/se: t with e(df_r) when the model has it, else z."""
+    from hlmshell.inference.wald import coef_stats
+
+    if not se > 0:
+        return None
+    df = e.scalars.get("df_r")
+    return coef_stats(b, se, df=df).p
+
+
 @command("estimates TABle", "[anything] [, B(string optional) SE(string optional) "
-         "STFmt(string) STats(string) STATIstics(string) KEep(string) DRop(string)]")
+         "STFmt(string) STats(string) STATIstics(string) KEep(string) DRop(string) "
+         "STAR(string optional)]")
 def _table(session: Session, args: Args) -> EstimatesTable:
-    """Coefficients (and SEs, statistics) of several results side by side."""
+    """Coefficients (and SEs, statistics) of several results side by side; ``star`` marks
+    significance."""
     _, bfmt = _format(args.b)
     want_se, sefmt = _format(args.se)
+    star = _star(args.star)
+    if star is not None and want_se:
+        raise StataError("option star may not be combined with se, t, or p", 198)
     _, stfmt = _format(args.stfmt)
     stats_text = args.stats or args.statistics or ""
     keep, drop = args.keep, args.drop
@@ -240,8 +270,8 @@ def _table(session: Session, args: Args) -> EstimatesTable:
             coefs = order.setdefault(eq, [])
             if coef not in coefs:
                 coefs.append(coef)
-            values.setdefault((eq, coef), [None] * len(models))[k] = (
-                float(b.values[0, j]), float(np.sqrt(max(V.values[j, j], 0.0))))
+            bj, sej = float(b.values[0, j]), float(np.sqrt(max(V.values[j, j], 0.0)))
+            values.setdefault((eq, coef), [None] * len(models))[k] = (bj, sej, _p_value(e, bj, sej))
     for coefs in order.values():
         if "_cons" in coefs:
             coefs.remove("_cons")
@@ -262,7 +292,8 @@ def _table(session: Session, args: Args) -> EstimatesTable:
             equations.append(EstimatesTableEquation(eq, []))
         cells = values[(eq, coef)]
         equations[-1].rows.append(EstimatesTableRow(coef, [None if c is None else c[0] for c in cells],
-                                                    [None if c is None else c[1] for c in cells]))
+                                                    [None if c is None else c[1] for c in cells],
+                                                    [None if c is None else c[2] for c in cells]))
 
     stats = list(dict.fromkeys(stats_text.replace(",", " ").split()))
     stat_rows = [(s, [_table_stat(e, s) for e in models]) for s in stats]
@@ -277,7 +308,7 @@ def _table(session: Session, args: Args) -> EstimatesTable:
         cw = max(cw, len(fmt_num(1.0, stfmt)))
     return EstimatesTable(models=labels, equations=equations, stats=stat_rows, bfmt=bfmt,
                           sefmt=(sefmt or bfmt) if want_se else None, stfmt=stfmt or bfmt,
-                          col_width=cw)
+                          col_width=cw, star=star)
 
 
 @command("ESTimates", "", subcommand_error="subcommand estimates {word} is unrecognized")

@@ -7,6 +7,9 @@ constraints to those of the previous test on the same estimation results.
 
 from __future__ import annotations
 
+import re
+from itertools import combinations
+
 import numpy as np
 
 from hlmshell.errors import StataError, syntax_error
@@ -172,23 +175,65 @@ def test(session: Session, args: Args) -> WaldTestOutput:
     return _run_test(session, e, constraints, args.accumulate, args.small)
 
 
+_FACTOR_PART = re.compile(r"^\d+[bno]*\.(\w+)$")
+_CONTINUOUS_PART = re.compile(r"^(?:co?|o)\.(\w+)$")
+_PREFIX = re.compile(r"^(i|ib\d+|ibn|ib\(\w+\)|c)\.(.+)$")
+
+
+def _testparm_terms(word: str, variables: list[str]) -> list[list[tuple[str, str]]]:
+    """``i.a#c.b`` → [[("i", "a"), ("c", "b")]]; ``a##b`` → main effects and the interaction.
+
+    A bare name is a factor inside an interaction (``a#b``), as in factor-variable notation, and
+    either kind alone (``testparm x`` tests x or all of i.x's levels).
+    """
+    if "##" in word:
+        parts = word.split("##")
+        out: list[list[tuple[str, str]]] = []
+        for r in range(1, len(parts) + 1):
+            for combo in combinations(parts, r):
+                out += _testparm_terms("#".join(combo), variables)
+        return out
+    components = word.split("#")
+    expanded: list[list[tuple[str, str]]] = [[]]
+    for comp in components:
+        m = _PREFIX.match(comp)
+        kind, names = ("c" if m.group(1) == "c" else "i", m.group(2)) if m else (
+            "i" if len(components) > 1 else "", comp)
+        expanded = [e + [(kind, v)] for e in expanded for v in varlist.expand(variables, names)]
+    return expanded
+
+
+def _matches(term: list[tuple[str, str]], col: str) -> bool:
+    parts = col.split("#")
+    if len(parts) != len(term):
+        return False
+    for (kind, var), part in zip(term, parts):
+        factor = _FACTOR_PART.match(part)
+        continuous = _CONTINUOUS_PART.match(part)
+        if factor and factor.group(1) == var and kind in ("i", ""):
+            continue
+        if (continuous and continuous.group(1) == var or part == var) and kind in ("c", ""):
+            continue
+        return False
+    return True
+
+
 @command("TESTParm", "anything [, SMALL]")
 def testparm(session: Session, args: Args) -> WaldTestOutput:
-    """Test that all coefficients of the listed variables (``i.x`` for all levels) are zero."""
+    """Test that all coefficients of the listed variables are zero (``i.x`` for all its levels,
+    ``i.a#c.b`` for the interaction's)."""
     e = _active(session)
     coefs, _, V = _coefficients(e)
     eq = coefs.default_equation
     constraints: list[Constraint] = []
     for word in args.anything.split():
-        name = word.split(".", 1)[1] if word[:2] in ("i.", "c.") else word
-        for var in varlist.expand(session.variables, name):
+        for term in _testparm_terms(word, session.variables):
             for j, (e_name, col) in enumerate(zip(coefs.equations, coefs.names)):
-                parts = col.split(".", 1)
-                main = parts[-1] if len(parts) == 2 and parts[0].rstrip("bno").isdigit() else col
-                if e_name == eq and main == var and "#" not in col and V[j, j] > 0:
+                if e_name == eq and V[j, j] > 0 and _matches(term, col):
                     w = np.zeros(len(coefs.names))
                     w[j] = 1.0
-                    constraints.append((w, 0.0))
+                    if not any(np.array_equal(w, c[0]) for c in constraints):
+                        constraints.append((w, 0.0))
     if not constraints:
         raise StataError("no such variables;\nthe specified varlist does not identify any "
                          "testable coefficients", 111)
