@@ -24,11 +24,6 @@ class Line:
     delimit: str | None = None      # ``#delimit ;`` / ``#delimit cr``: the new delimiter
 
 
-def line(text: str) -> Line:
-    """A command typed as one line (``-e`` arguments, lines built by commands)."""
-    return Line(text.strip(), (text.strip(),))
-
-
 def script_lines(text: str) -> list[Line]:
     """The commands of a script, in order; blank and comment-only lines dropped."""
     out: list[Line] = []

@@ -164,11 +164,6 @@ _DATE_FORMAT = re.compile(r"^%(-)?(\d*)td$")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
-def is_format(fmt: str) -> bool:
-    """Whether ``fmt`` is a display format this module writes (numeric, ``%#s`` or ``%td``)."""
-    return bool(_FORMAT.match(fmt) or _STRING_FORMAT.match(fmt) or _DATE_FORMAT.match(fmt))
-
-
 def fmt_date(x: float | None) -> str:
     """Stata's ``%td``: days since 1 January 1960 as ``01jan1960``."""
     if is_missing(x):
@@ -180,7 +175,7 @@ def fmt_date(x: float | None) -> str:
 
 
 def fmt_value(value: float | str | None, fmt: str) -> str:
-    """A number or string in any format :func:`is_format` accepts (``%-12s``, ``%td``, ``%9.3f``);
+    """A number or string in a display format: numeric (:func:`fmt_num`), ``%td`` or ``%-12s``;
     ValueError when the format does not fit the value."""
     m = _STRING_FORMAT.match(fmt)
     if m:
