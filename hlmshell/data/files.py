@@ -12,17 +12,21 @@ writes Stata's own label names (and labels attached to no variable) instead.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import hlmshell
+from hlmshell.data.atomic import replacing
 from hlmshell.data.dataset import Dataset
 from hlmshell.errors import StataError
+from hlmshell.lang.expr import MAX_DOUBLE
 from hlmshell.lang.scan import unquote
 
 BUNDLED = Path(hlmshell.__file__).resolve().parent.parent / "data"
+NAME_MAX = 255                        # the longest file name (each part of a path), in bytes
 
 
 def with_extension(name: str, ext: str) -> str:
@@ -32,13 +36,19 @@ def with_extension(name: str, ext: str) -> str:
 
 
 def user_path(cwd: Path, name: str) -> Path:
-    """``name`` as a path: ``~`` expanded when it can be, relative names taken from ``cwd``."""
+    """``name`` as a path: ``~`` expanded when it can be, relative names taken from ``cwd``.
+
+    A name the system cannot hold (a part over 255 bytes, a NUL) could not be opened, r(603).
+    """
     path = Path(name)
     try:
         path = path.expanduser()
     except RuntimeError:        # ~nosuchuser, or no home directory: keep the name as typed
         pass
-    return path if path.is_absolute() else cwd / path
+    path = path if path.is_absolute() else cwd / path
+    if "\0" in name or any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
+        raise StataError(f"file {name} could not be opened", 603)
+    return path
 
 
 def find_input(cwd: Path, name: str, ext: str = ".dta") -> tuple[Path, str]:
@@ -137,11 +147,16 @@ class _LabelWriter(pd.io.stata.StataWriterUTF8):
 
 def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str],
               label_sets: dict[str, dict[float, str]] | None = None,
-              label_names: dict[str, str] | None = None) -> None:
-    """Write a Stata 14+ (format 118) file, keeping string columns as strings.
+              label_names: dict[str, str] | None = None, *, shown: str | None = None) -> None:
+    """Write a Stata 14+ (format 118) file, keeping string columns as strings; the old file is
+    replaced only once the new one is complete (:mod:`hlmshell.data.atomic`).
 
-    Columns of single-precision values are written as ``float`` (lossless), as Stata would store them.
+    Columns of single-precision values are written as ``float`` (lossless), as Stata would store them;
+    numbers above Stata's largest double (8.988e307) are missing, as Stata holds them.
     """
+    if not len(data.columns):
+        raise StataError("no variables defined", 111)
+    shown = shown or str(path)
     frame = data.copy()
     for col in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[col].dtype):
@@ -150,13 +165,13 @@ def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str],
             frame[col] = frame[col].astype(np.int8)
         elif storage_type(frame[col]) == "float":
             frame[col] = frame[col].astype(np.float32)
+        elif pd.api.types.is_float_dtype(frame[col].dtype):
+            frame[col] = frame[col].where(np.isfinite(frame[col]) & (frame[col] <= MAX_DOUBLE))
     kept = {k: v[:80] for k, v in labels.items() if k in frame.columns}
     attached = {k: v for k, v in (label_names or {}).items() if k in frame.columns}
-    try:
-        _LabelWriter(path, frame, variable_labels=kept, label_sets=dict(label_sets or {}),
+    with replacing(path, shown) as handle:
+        _LabelWriter(handle, frame, variable_labels=kept, label_sets=dict(label_sets or {}),
                      label_names=attached).write_file()
-    except OSError as exc:
-        raise StataError(f"file {path} could not be opened", 603) from exc
 
 
 # -- delimited text -------------------------------------------------------------------------------
@@ -339,8 +354,10 @@ def display_format(col: pd.Series) -> str:
     return {"byte": "%8.0g", "int": "%8.0g", "long": "%12.0g", "float": "%9.0g"}.get(kind, "%10.0g")
 
 
-def write_delimited(data: pd.DataFrame, path: Path, delimiter: str) -> None:
-    """Text with every value's shortest exact form (``float`` values as their single-precision digits)."""
+def write_delimited(data: pd.DataFrame, path: Path, delimiter: str, *,
+                    shown: str | None = None) -> None:
+    """Text with every value's shortest exact form (``float`` values as their single-precision digits),
+    replacing the old file only once complete."""
     frame = data.copy()
     for col in frame.columns:
         if pd.api.types.is_float_dtype(frame[col].dtype):
@@ -348,7 +365,5 @@ def write_delimited(data: pd.DataFrame, path: Path, delimiter: str) -> None:
             values = frame[col].to_numpy(dtype=np.float32 if single else np.float64)
             text = pd.Series(values.astype(str)).str.replace(r"\.0$", "", regex=True)
             frame[col] = text.where(~np.isnan(values), "").to_numpy()
-    try:
-        frame.to_csv(path, sep=delimiter, index=False, na_rep="")
-    except OSError as exc:
-        raise StataError(f"file {path} could not be opened", 603) from exc
+    with replacing(path, shown or str(path), binary=False) as handle:
+        frame.to_csv(handle, sep=delimiter, index=False, na_rep="")

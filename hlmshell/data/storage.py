@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hlmshell.errors import StataError
+from hlmshell.lang.expr import MAX_DOUBLE
 
 NUMERIC_TYPES = ("byte", "int", "long", "float", "double")
 _RANGES = {"byte": (-127, 100, np.int8), "int": (-32767, 32740, np.int16),
@@ -34,7 +35,8 @@ def numeric_series(values: np.ndarray, type_name: str = "float") -> pd.Series:
     """Numbers (NaN = missing) as a column of storage type ``type_name``."""
     values = np.asarray(values, dtype=float)
     if type_name == "double":
-        return pd.Series(values.copy())
+        with np.errstate(invalid="ignore"):
+            return pd.Series(np.where(values > MAX_DOUBLE, np.nan, values))
     if type_name == "float":
         with np.errstate(over="ignore", invalid="ignore"):
             rounded = values.astype(np.float32).astype(np.float64)

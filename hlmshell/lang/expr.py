@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Value = Any  # float | str | np.ndarray
+MAX_DOUBLE = 8.988465674311579e307      # Stata's largest double: larger numbers are missing
 
 
 class _OnFirstUse:
@@ -155,7 +156,7 @@ class _Parser:
     def prefix(self) -> tuple:
         tok = self.next()
         if tok.kind == "num":
-            return self.postfix(("num", float(tok.text)))
+            return self.postfix(("num", _clean(float(tok.text))))
         if tok.kind == "missing":
             return ("num", math.nan)
         if tok.kind == "str":
@@ -300,13 +301,15 @@ def _str(v: Value) -> Value:
 
 
 def _clean(v: Value) -> Value:
-    """Infinities (overflow, division by zero) are missing in Stata."""
+    """Infinities (overflow, division by zero) and numbers above Stata's largest double are
+    missing in Stata."""
     if isinstance(v, np.ndarray):
         v = v.astype(float, copy=False)
-        v[~np.isfinite(v)] = np.nan
+        with np.errstate(invalid="ignore"):
+            v[~np.isfinite(v) | (v > MAX_DOUBLE)] = np.nan
         return v
     v = float(v)
-    return v if math.isfinite(v) else math.nan
+    return v if math.isfinite(v) and v <= MAX_DOUBLE else math.nan
 
 
 def _key(v: Value) -> Value:

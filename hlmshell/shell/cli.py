@@ -66,6 +66,11 @@ def _run_text(session: Session, lines: list[Line]) -> int:
         return request.rc
 
 
+def _text(arg: str) -> str:
+    """A command-line argument as text: bytes that are not UTF-8 become U+FFFD, as in a do-file."""
+    return arg.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hlmshell`` script; returns the process exit status."""
     args = _parser().parse_args(argv)
@@ -76,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.dofile is not None:
             rc = _run_file(session, args.dofile)
         elif args.execute:
-            rc = _run_text(session, [ln for cmd in args.execute for ln in script_lines(cmd)])
+            rc = _run_text(session, [ln for cmd in args.execute for ln in script_lines(_text(cmd))])
         elif not sys.stdin.isatty():
-            rc = _run_text(session, script_lines(sys.stdin.read()))
+            rc = _run_text(session, script_lines(sys.stdin.buffer.read().decode("utf-8", "replace")))
         else:
             from hlmshell.shell.repl import (
                 run_repl,  # prompt_toolkit only when interactive

@@ -207,6 +207,7 @@ def _run(session: Session, line: str, block: Any, *, nested: bool) -> int:
     printed = False
     try:
         _execute(session, cmd, block)
+        session.out.check()         # a log or the terminal that could not be written fails it
     except (StataError, ModelError) as err:
         if isinstance(err, ModelError):
             err = stata_error(err)

@@ -278,13 +278,6 @@ def read_command(prompt: PromptSession) -> str:
     return text
 
 
-def _log_only(session: Session, text: str) -> None:
-    """Write the typed command to the open logs (the screen already shows it after the prompt)."""
-    for log in session.out.logs.values():
-        log.write(text + "\n")
-        log.flush()
-
-
 def run_typed(session: Session, text: str) -> int | None:
     """Run what was typed at the prompt; return an exit status when the shell should end.
 
@@ -296,8 +289,9 @@ def run_typed(session: Session, text: str) -> int | None:
     whole = _one_block(lines)
     try:
         if len(lines) == 1 or whole is not None:
-            _log_only(session, whole.numbered(session.linesize) if whole is not None
-                      else echo_text(lines[0], width=session.linesize))
+            # the screen already shows what was typed after the prompt: only the logs get it
+            session.out.log_only((whole.numbered(session.linesize) if whole is not None
+                                  else echo_text(lines[0], width=session.linesize)) + "\n")
             run_commands(session, lines, echo=False, stop=False)
         else:
             run_commands(session, lines, echo=True, stop=False)

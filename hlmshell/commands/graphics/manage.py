@@ -1,6 +1,6 @@
 """The graphs in memory: graph export, save, use, display, combine, drop, dir; set scheme/graphics.
 
-``graph export`` writes to a temporary file in the target folder and renames it into place, so a
+``graph export`` and ``graph save`` write through :func:`hlmshell.data.atomic.replacing`, so a
 failed export never leaves a partial file or destroys the one that was there.  Formats: png, svg,
 pdf, eps, ps and tif (Stata for Unix's list); png, tif and svg take ``width()``/``height()`` in
 pixels (one of them keeps the aspect ratio).
@@ -9,13 +9,12 @@ pixels (one of them keeps the aspect ratio).
 from __future__ import annotations
 
 import fnmatch
-import os
-import tempfile
 from pathlib import Path
 
 from hlmshell.commands.graphics.assemble import scheme_name
 from hlmshell.commands.graphics.options import GraphOptions, title_text
 from hlmshell.commands.graphics.store import check_name, current, keep
+from hlmshell.data.atomic import replacing
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
 from hlmshell.render import Text
@@ -50,26 +49,6 @@ def _pixels(option: str, value: str | None) -> int | None:
     return int(number)
 
 
-def write_atomically(target: Path, write: "callable") -> None:  # type: ignore[valid-type]
-    """Write through a temporary file beside ``target`` and rename it into place."""
-    try:
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError:
-        raise StataError(f"file {target} could not be opened", 603) from None
-    os.close(handle)
-    try:
-        write(temp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, target)
-    except OSError:
-        raise StataError(f"file {target} could not be opened", 603) from None
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-
-
 @command("GRaph EXPort", "anything [, AS(name) NAME(name) REPLACE WIDth(string) HEIght(string)]")
 def graph_export(session: Session, args: Args) -> Text:
     """Export a graph to a file (png, svg, pdf, eps, ps, tif)."""
@@ -99,7 +78,8 @@ def graph_export(session: Session, args: Args) -> Text:
     _, graph = current(session, args.options["name"])
     from hlmshell.render.graph.draw import export
 
-    write_atomically(target, lambda temp: export(graph, temp, fmt, width=width, height=height))
+    with replacing(target, filename) as handle:
+        export(graph, handle, fmt, width=width, height=height)
     return Text(f"file {filename} saved as {FORMATS[fmt]} format")
 
 
@@ -119,7 +99,8 @@ def save_graph(session: Session, name: str | None, filename: str, replace: bool)
         raise StataError(f"file {filename} could not be opened", 603)
     _, graph = current(session, name)
     text = dumps(graph)
-    write_atomically(target, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
+    with replacing(target, filename, binary=False) as handle:
+        handle.write(text)
     return Text(f"file {filename} saved")
 
 

@@ -1,7 +1,9 @@
 """``log using`` / ``log close`` / ``log query``: a plain-text copy of the session's output.
 
 Logs are always plain text (Stata's ``text`` log type); several may be open at once under different
-``name()``s, the one without a name being ``<unnamed>``.
+``name()``s, the one without a name being ``<unnamed>``.  A log is written beside its file and renamed
+into place when it is closed (:mod:`hlmshell.data.atomic`), so ``log using x, replace`` keeps the old
+x.log until the new one is complete, and a log that cannot be written destroys nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ def log(session: Session, args: Args) -> Text:
 @command("log using", "filename(.log) [, Append Replace Text Name(name)]")
 def log_using(session: Session, args: Args) -> Text:
     """Open a log file (``.log`` is added to a name without an extension)."""
+    from hlmshell.data.atomic import AtomicFile
     from hlmshell.data.files import user_path  # not at start-up: it brings pandas
 
     name = args.name or UNNAMED
@@ -52,11 +55,7 @@ def log_using(session: Session, args: Args) -> Text:
         shown += ".log"
     if path.exists() and not (args.append or args.replace):
         raise StataError(f"file {shown} already exists", 602)
-    try:
-        handle = open(path, "a" if args.append else "w", encoding="utf-8")  # noqa: SIM115 - kept open
-    except OSError:
-        raise StataError(f"file {shown} could not be opened", 603) from None
-    session.out.logs[name] = handle
+    session.out.logs[name] = AtomicFile(path, shown, append=bool(args.append), claim=True)
     return Text(_log_header(name, str(path), "opened on"))
 
 

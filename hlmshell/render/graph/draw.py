@@ -7,7 +7,7 @@ backend that could open a window or block a batch run.  Imported only when a gra
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -305,9 +305,10 @@ def _draw_boxes(ax: Any, plot: Boxes, look: _Look, scheme: Scheme) -> Any:
     return Patch(facecolor=fill)
 
 
-def export(graph: AnyGraph, path: str, fmt: str, *, width: int | None = None,
+def export(graph: AnyGraph, path: str | IO[bytes], fmt: str, *, width: int | None = None,
            height: int | None = None) -> None:
-    """Write the graph to ``path`` as png, svg or pdf; width/height in pixels (png, svg)."""
+    """Write the graph to ``path`` (a file name or a binary file) as png, svg or pdf; width/height
+    in pixels (png, svg)."""
     scheme = scheme_of(graph.scheme)
     w_in = graph.xsize or scheme.size[0]
     h_in = graph.ysize or scheme.size[1]
