@@ -214,3 +214,38 @@ def test_sysuse_dir_and_hsb(tmp_path):
     run("sysuse hsb")
     assert run.session.nobs == 7185 and run.session.filename.endswith("hsb.dta")
     assert run("sysuse nosuch", rc=601).splitlines()[0] == "file nosuch.dta not found"
+
+
+def test_egen_cut_mode_and_new_functions_against_pandas(hsb):
+    d0 = hsb.session.data
+    hsb("egen c = cut(ses), at(-4 -1 0 1 3)")
+    ses = d0["ses"]
+    expected = np.select([ses < -1, ses < 0, ses < 1, ses < 3], [-4, -1, 0, 1], np.nan)
+    np.testing.assert_array_equal(hsb.session.data["c"], expected)
+    hsb("egen g = cut(ses), group(4) label")
+    x = np.sort(ses.to_numpy())
+    cuts = [x.min(), *(stata_percentile(x, 25 * k) for k in (1, 2, 3)), x.max() + 1]
+    codes = np.searchsorted(cuts, ses, side="right") - 1
+    np.testing.assert_array_equal(hsb.session.data["g"], codes)
+    assert hsb.session.label_names["g"] == "g"
+    assert hsb.session.label_sets["g"][0.0] == f"{cuts[0]:.4g}-"
+    hsb("egen m = mode(minority), by(id)")
+    modes = d0.groupby("id")["minority"].agg(lambda v: v.mode()[0] if len(v.mode()) == 1 else np.nan)
+    np.testing.assert_array_equal(hsb.session.data["m"], d0["id"].map(modes))
+    hsb("egen z = std(mathach), mean(50) std(10)")
+    z = (d0["mathach"] - d0["mathach"].mean()) / d0["mathach"].std() * 10 + 50
+    np.testing.assert_allclose(hsb.session.data["z"], z.astype(np.float32), rtol=1e-6)
+    hsb("egen md = mad(mathach), by(id)")
+    mad = d0.groupby("id")["mathach"].transform(lambda v: (v - v.median()).abs().median())
+    np.testing.assert_allclose(hsb.session.data["md"], mad.astype(np.float32), rtol=1e-6)
+    hsb("egen pc = pc(size), by(sector)")
+    pc = 100 * d0["size"] / d0.groupby("sector")["size"].transform("sum")
+    np.testing.assert_allclose(hsb.session.data["pc"], pc.astype(np.float32), rtol=1e-6)
+    hsb("egen rs = rowsd(mathach ses size)")
+    np.testing.assert_allclose(hsb.session.data["rs"],
+                               d0[["mathach", "ses", "size"]].std(axis=1).astype(np.float32),
+                               rtol=1e-6)
+    hsb("egen rl = rowlast(mathach ses)")
+    np.testing.assert_array_equal(hsb.session.data["rl"], d0["ses"].astype(np.float32))
+    assert hsb("egen q = cut(ses)", rc=198).splitlines()[0] == \
+        "one of at() or group() must be specified"

@@ -235,8 +235,9 @@ def egen(session: Session, args: Args) -> Text | None:
     session.set_data(insert_column(session.data, name, column))
     session.var_labels = {**session.var_labels, name: f"{fcn}({fargs})"}
     if labels is not None:
-        session.label_sets = {**session.label_sets, name: labels}
-        session.label_names = {**session.label_names, name: name}
+        label = egen_cut.free_label_name(name, session.label_sets)
+        session.label_sets = {**session.label_sets, label: labels}
+        session.label_names = {**session.label_names, name: label}
     if missing:
         return Text(f"({plural(missing, 'missing value')} generated)")
     return None

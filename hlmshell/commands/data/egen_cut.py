@@ -71,6 +71,17 @@ def cut(session: Session, text: str, use: np.ndarray, by: list[str], opts: Args)
     return CutResult(out, labels if opts.label else None)
 
 
+def free_label_name(name: str, taken: dict) -> str:
+    """The new variable's name, or (as _gcut.ado) its name with the last character replaced by the
+    first of a-z, 0-9, A-Z that makes it unused."""
+    if name not in taken:
+        return name
+    for ch in "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        if name[:-1] + ch not in taken:
+            return name[:-1] + ch
+    return name
+
+
 def mode(session: Session, text: str, use: np.ndarray, gidx: np.ndarray, opts: Args) -> np.ndarray:
     """The mode of variable ``text`` in each group, spread to the group's rows in ``use``."""
     from hlmshell.lang.expr import column_values
