@@ -199,6 +199,10 @@ def test_statsby_clear_total_default_list_and_errors(hsb):
     hsb("statsby, by(sector) clear: regress mathach ses")
     assert list(hsb.session.data.columns) == ["sector", "_b_ses", "_b_cons"]
     hsb("use hsb, clear")
+    hsb("statsby, by(sector) clear: mixed mathach ses || id:")
+    assert list(hsb.session.data.columns) == ["sector", "_b_ses", "_b_cons", "lns1_1_1_b_cons",
+                                              "lnsig_e_b_cons"]
+    hsb("use hsb, clear")
     hsb("gen z = 1")
     assert hsb("statsby, by(sector): regress mathach ses", rc=4).splitlines()[0] == \
         "no; dataset in memory has changed since last saved"

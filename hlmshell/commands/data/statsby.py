@@ -84,9 +84,13 @@ def _expressions(session: Session, text: str) -> list[Expression]:
             b = session.e.matrices.get("b") if session.e is not None else None
             if b is None:
                 raise StataError("last estimates not found", 301)
+            first_eq = b.colnames[0].rpartition(":")[0] if b.colnames else ""
             for col in b.colnames:
-                coef = col.split(":", 1)[-1] if col.count(":") == 1 else col
-                out.append(Expression(_default_name(f"{exp}[{coef}]", k), f"{exp}[{col}]"))
+                eq, _, coef = col.rpartition(":")
+                name = _default_name(f"{exp}[{coef}]", k)
+                if eq and eq != first_eq:           # later equations: eq_b_coef (unique names)
+                    name = re.sub(r"\W", "_", f"{eq}{name}")[:32]
+                out.append(Expression(name, f"{exp}[{col}]"))
             continue
         out.append(Expression(name or _default_name(exp, k), exp))
     return out
