@@ -126,3 +126,36 @@ def test_single_level_glm_matches_r(model: dict) -> None:
     if "dispersion" in model:
         assert fit.anc == pytest.approx(model["dispersion"]["value"], abs=1e-7)
         assert np.sqrt(fit.V[-1, -1]) == pytest.approx(model["dispersion"]["se"], rel=1e-5)
+
+
+MARGINS = json.loads((FIXTURES / "margins_contraception.json").read_text())["models"][0]
+
+
+@pytest.mark.parametrize("variant", ["marginal", "fixedonly"])
+def test_margins_after_melogit_match_r(variant: str) -> None:
+    """``margins urban`` after the real fit (glmer's nAGQ = 7 is mode-centred: mcaghermite):
+    predicted probabilities with the random effect integrated out (Stata's margins default after
+    melogit) or set to 0, with delta-method SEs over all of e(b), var(_cons[district]) included
+    (the fixture's ``se_full``), and r(Jacobian)'s var column against the fixture's σ_u
+    gradient."""
+    out, buf = capture_output()
+    session = Session(out=out, cwd=ROOT)
+    assert run_line(session, "import delimited data/contraception.csv, clear asdouble") == 0
+    cmd = "qui melogit use age i.urban || district:, intmethod(mcaghermite)"
+    assert run_line(session, cmd) == 0, buf.getvalue()
+    assert session.e.scalars["ll"] == pytest.approx(MARGINS["ll"], abs=1e-6)
+    option = "" if variant == "marginal" else ", predict(mu fixedonly)"
+    assert run_line(session, f"qui margins urban{option}") == 0, buf.getvalue()
+    r = session.r
+    estimates = r.matrices["b"].values.reshape(-1)
+    se = np.sqrt(np.diag(r.matrices["V"].values))
+    rows = MARGINS[variant]["urban"]
+    assert r.matrices["b"].colnames == ["0.urban", "1.urban"]
+    sigma = MARGINS["sigma_u"]
+    jacobian = r.matrices["Jacobian"]
+    var_column = jacobian.colnames.index("/:var(_cons[district])")
+    for k, row in enumerate(rows):
+        assert estimates[k] == pytest.approx(row["estimate"], rel=1e-6)
+        assert se[k] == pytest.approx(row["se_full"], rel=1e-5)
+        assert (jacobian.values[k, var_column] * 2 * sigma
+                == pytest.approx(row["gradient_sigma_u"], rel=1e-5, abs=1e-12))

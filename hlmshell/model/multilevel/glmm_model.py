@@ -212,12 +212,13 @@ class GLMMModel(MixedModel):
 
     @property
     def margins_statistics(self) -> tuple[Statistic, ...]:
-        """``margins`` averages the marginal mean by default (Stata's ``predict(mu marginal)``)."""
+        """What ``margins`` averages: the marginal mean first (``mu`` typed alone is ``mu
+        marginal``: Stata's margins assumes ``marginal``), the fixed portion, the linear predictor."""
         mean = "Predicted mean"
-        out = [Statistic("mu", f"Marginal {mean.lower()}"),
+        out = [Statistic("mu marginal", f"Marginal {mean.lower()}"),
                Statistic("mu fixedonly", f"{mean}, fixed portion only")]
         if self.family.name == "bernoulli":
-            out += [Statistic("pr", f"Marginal {mean.lower()}"),
+            out += [Statistic("pr marginal", f"Marginal {mean.lower()}"),
                     Statistic("pr fixedonly", f"{mean}, fixed portion only")]
         return tuple(out + [Statistic("eta fixedonly", "Linear predictor, fixed portion only"),
                             Statistic("xb", "Linear predictor, fixed portion only")])
@@ -330,7 +331,7 @@ class GLMMModel(MixedModel):
         if main == "xb" or (main == "eta" and "fixedonly" in mods):
             out[:, self.design.estimable] = X
             return out
-        if main not in ("mu", "pr") or "ebmodes" in mods:
+        if main not in ("mu", "pr") or not mods & {"fixedonly", "marginal"}:
             raise ValueError(f"no derivatives of {stat}")
         n = self._trials(data)
         scale = 1.0 / n if main == "pr" else 1.0
