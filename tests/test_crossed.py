@@ -199,3 +199,14 @@ def test_trailing_block_too_large_is_refused_and_data_kept():
     assert run_line(s, "mixed y || _all: R.p || _all: R.q") == 908
     pd.testing.assert_frame_equal(s.data, data)
     assert s.e.scalars["ll"] == before_ll
+
+
+def test_small_sample_methods_refused_for_crossed_terms():
+    """Kenward-Roger and Satterthwaite difference the nested factorisation (inference.ddf): with an
+    R.varname term they are refused before fitting, and nothing is posted."""
+    s, buf = _session("data/crossed_small.csv")
+    for method in ("kroger", "satterthwaite"):
+        assert run_line(s, f"mixed y x || _all: R.a || _all: R.b, reml dfmethod({method})") == 198
+        assert f"option dfmethod({method}) not available with R.varname" in buf.getvalue()
+    assert s.e is None
+    assert run_line(s, "qui mixed y x || _all: R.a || _all: R.b, reml dfmethod(residual)") == 0

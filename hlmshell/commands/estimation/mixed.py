@@ -124,7 +124,8 @@ def fit(session: Session, spec: MixedSpec):
 
         return fit_using(session, spec)
     inputs = model_inputs(session, spec.depvar_spec, spec.equations, spec.if_, spec.in_)
-    model = fit_mixed_model(session.data.loc[inputs.sample], inputs.depvar, inputs.terms,
+    data = session.data if inputs.sample.all() else session.data.loc[inputs.sample]  # no copy
+    model = fit_mixed_model(data, inputs.depvar, inputs.terms,
                             inputs.levels, inputs.equations, constant=not spec.noconstant,
                             reml=spec.reml, maxiter=spec.iterate, tolerance=spec.tolerance,
                             ltolerance=spec.ltolerance, nrtolerance=spec.nrtolerance)
@@ -239,6 +240,11 @@ def _run(session: Session, args: Args, name: str) -> list:
         return _replay(session, text)
     spec = parse_mixed(text, name, session.variables)
     ddf = dfmethod_spec(spec)
+    if ddf is not None and ddf[0] in ("kroger", "satterthwaite") and any(
+            part.varspec.strip()[:2] in ("R.", "r.") for part in spec.equations):
+        # the REML derivatives difference the nested factorisation; crossed designs have another
+        raise StataError(f"option dfmethod({ddf[0]}) not available with R.varname random effects",
+                         198)
     model, sample = fit(session, spec)
     if ddf is not None:
         from hlmshell.inference.ddf import fit_small_sample

@@ -255,7 +255,11 @@ def crossed_posterior(cl: CrossedLayout, c: CrossedCore, full: bool,
     rhs = c.CXY1 @ w - np.asarray(c.Cc @ u_t).reshape(G, Q)
     u1 = np.einsum("gqk,gq->gk", Linv1, rhs)
     S = _TrailingCovariance(c, cl.R, p, full)
-    Kc = (_block_diagonal(Linv1.transpose(0, 2, 1)) @ c.Cc).tocsr()     # rows: L_g⁻ᵀ C_c,g
+    if Q == 1:                                                          # rows: L_g⁻ᵀ C_c,g
+        Kc = c.Cc.copy()
+        Kc.data *= Linv1[:, 0, 0][np.repeat(np.arange(G), np.diff(c.Cc.indptr))]
+    else:
+        Kc = (_block_diagonal(Linv1.transpose(0, 2, 1)) @ c.Cc).tocsr()
     base = np.einsum("gqk,gql->gkl", Linv1, Linv1)
     extra = np.zeros((G, Q, Q))
     if S.A is not None:
