@@ -429,3 +429,41 @@ def test_value_labels_name_the_levels() -> None:
                 "(Catholic vs Public)  |", "Catholic vs Public  |"):
         assert row in text, row
     assert session.r.matrices["b_vs"].colnames == ["1vs0.sector"]    # names keep the levels
+
+
+@pytest.mark.parametrize("variant", ["marginal", "fixedonly"])
+def test_dydx_and_layout_after_the_real_melogit(variant: str) -> None:
+    """``margins, dydx(urban)`` after ``melogit`` itself (glmer's nAGQ = 7 is mode-centred:
+    mcaghermite): the discrete change of the marginal (Stata's default) or fixed-portion mean,
+    SEs over all of e(b) (the fixture's ``se_full``)."""
+    session, buf = _session()
+    _run(session, "import delimited data/contraception.csv, clear asdouble", buf)
+    _run(session, "quietly melogit use age i.urban || district:, intmethod(mcaghermite)", buf)
+    names = session.e.matrices["b"].colnames
+    columns = [names.index(f"use:{n}") for n in CONTRACEPTION["fixed"]["names"]]
+    option = "" if variant == "marginal" else " predict(mu fixedonly)"
+    start = len(buf.getvalue())
+    _run(session, f"margins, dydx(urban){option}", buf)
+    _check(session, CONTRACEPTION[variant]["dydx_urban"], columns, 1e-5, se_key="se_full")
+    lines = buf.getvalue()[start:].splitlines()
+    expression = ("Marginal predicted mean, predict()" if variant == "marginal" else
+                  "Predicted mean, fixed portion only, predict(mu fixedonly)")
+    assert lines[1:7] == [("Average marginal effects                                 "
+                           "Number of obs = 1,934"), "Model VCE: OIM", "",
+                          f"Expression: {expression}", "dy/dx wrt:  1.urban", ""]
+
+
+def test_at_statistics_are_summarize_s() -> None:
+    session, buf = _hsb("regress mathach c.ses meanses")
+    b = dict(zip(session.e.matrices["b"].colnames, session.e.matrices["b"].values[0]))
+    stats = {}
+    for var in ("ses", "meanses"):
+        _run(session, f"quietly summarize {var}, detail", buf)
+        stats[var] = dict(session.r.scalars)
+    _run(session, "margins, at((median) ses (p25) meanses) at((min) ses (max) meanses)", buf)
+    at = session.r.matrices["at"].values
+    assert at.tolist() == [[stats["ses"]["p50"], stats["meanses"]["p25"]],
+                           [stats["ses"]["min"], stats["meanses"]["max"]]]
+    expected = b["_cons"] + b["ses"] * at[:, 0] + b["meanses"] * at[:, 1]
+    assert np.allclose(session.r.matrices["b"].values[0], expected, rtol=1e-12)
+    assert "1._at: ses     =   .002 (median)\n       meanses =  -.317 (p25)" in buf.getvalue()

@@ -176,32 +176,3 @@ def estimate(model: FittedModel, stat: str, data: pd.DataFrame, margins: list[Ma
         grads.append(grad)
     G = np.array(grads).reshape(len(margins), V.shape[0])
     return Estimates(np.array(values), G, G @ V @ G.T)
-
-
-def sample_statistic(x: np.ndarray, stat: str) -> float:
-    """An ``at()`` statistic of a covariate over the rows used: mean, median, p#, min, max, zero."""
-    x = x[~np.isnan(x)]
-    if stat == "zero":
-        return 0.0
-    if not len(x):
-        return float("nan")
-    if stat == "mean":
-        return float(np.mean(x))
-    if stat == "min":
-        return float(np.min(x))
-    if stat == "max":
-        return float(np.max(x))
-    q = 50.0 if stat == "median" else float(stat[1:])
-    return percentile(x, q)
-
-
-def percentile(x: np.ndarray, q: float) -> float:
-    """Stata's percentile (``summarize, detail`` / ``_pctile``): the average of the two order
-    statistics when n·q/100 is an integer, else the next one up."""
-    s = np.sort(x)
-    n = len(s)
-    nq = n * q / 100.0
-    k = int(np.floor(nq))
-    if k == nq and 0 < k < n:
-        return float((s[k - 1] + s[k]) / 2)
-    return float(s[min(max(int(np.ceil(nq)) - 1, 0), n - 1)])

@@ -11,13 +11,14 @@ a factor variable), named by it (``ses:1._at``).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hlmshell.errors import StataError
-from hlmshell.inference.margins import Effect, Margin, Setting, sample_statistic
+from hlmshell.inference.margins import Effect, Margin, Setting
 from hlmshell.lang import varlist
 from hlmshell.lang.atspec import AtItem
 from hlmshell.lang.fvnotation import parse_terms
@@ -142,6 +143,18 @@ class AtSpec:
     legend: AtRow
 
 
+def _statistic(x: np.ndarray, stat: str) -> float:
+    """An at() statistic of a covariate over the rows used (summarize's percentiles)."""
+    from hlmshell.data import statistics
+
+    if stat == "zero":
+        return 0.0
+    named = {"mean": statistics.mean, "min": statistics.minimum, "max": statistics.maximum}
+    if stat in named:
+        return named[stat](x)
+    return statistics.pctile(50.0 if stat == "median" else float(stat[1:]))(x)
+
+
 def _stat_setting(var: str, stat: str, covariates: Covariates, data: pd.DataFrame
                   ) -> tuple[str, object]:
     """("value", v) or ("shares", {level: share}) or ("observed", None) for ``(stat) var``."""
@@ -161,7 +174,7 @@ def _stat_setting(var: str, stat: str, covariates: Covariates, data: pd.DataFram
     if stat in ("base", "asbalanced"):
         raise StataError(f"invalid at() option;\nstatistic {stat} not allowed with continuous "
                          f"variable {var}", 198)
-    return "value", sample_statistic(x, stat)
+    return "value", _statistic(x, stat)
 
 
 def at_rows(options: list[list[AtItem]], atmeans: bool, covariates: Covariates,
