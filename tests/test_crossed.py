@@ -210,3 +210,18 @@ def test_small_sample_methods_refused_for_crossed_terms():
         assert f"option dfmethod({method}) not available with R.varname" in buf.getvalue()
     assert s.e is None
     assert run_line(s, "qui mixed y x || _all: R.a || _all: R.b, reml dfmethod(residual)") == 0
+
+
+def test_factor_below_all_is_one_effect_per_group_and_level():
+    """``|| c: R.a`` has an effect for each (c, a) cell: the model of ``|| _all: R.ca`` with
+    ca = group(c a), with the same BLUPs and fitted values."""
+    s, _ = _session("data/crossed_small.csv")
+    assert run_line(s, "qui mixed y x || c: R.a, nolog") == 0
+    ll = s.e.scalars["ll"]
+    assert run_line(s, "predict r1, reffects") == 0 and run_line(s, "predict f1, fitted") == 0
+    assert run_line(s, "egen ca = group(c a)") == 0
+    assert run_line(s, "qui mixed y x || _all: R.ca, nolog") == 0
+    assert s.e.scalars["ll"] == pytest.approx(ll, abs=1e-8)
+    assert run_line(s, "predict r2, reffects") == 0 and run_line(s, "predict f2, fitted") == 0
+    np.testing.assert_allclose(s.data["r1"], s.data["r2"], atol=1e-7)
+    np.testing.assert_allclose(s.data["f1"], s.data["f2"], atol=1e-6)

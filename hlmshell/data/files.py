@@ -198,8 +198,7 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
         parse = csv.ParseOptions(delimiter=sep)
         convert = csv.ConvertOptions(null_values=["", "."], strings_can_be_null=False)
         table = csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
-        numeric = {name: _numeric_values(table.column(name)) for name in columns}
-        text = [name for name in columns if numeric[name] is None]
+        text = [name for name in columns if not _plain_numbers(table.column(name))]
         if text:
             convert = csv.ConvertOptions(column_types={name: pa.string() for name in text},
                                          include_columns=text, strings_can_be_null=False)
@@ -213,13 +212,13 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
         names = list(columns)
     out = {}
     for name, col in zip(names, columns):
-        values = numeric[col]
-        if values is None:
+        if col in text:
             out[name] = _typed(pd.Series(strings.column(col).to_numpy(zero_copy_only=False),
                                          dtype=object), asdouble)
-        else:
-            out[name] = _stored(values[0], values[1], asdouble)
-    return pd.DataFrame(out)
+        else:       # column by column, each freed from the table once stored
+            out[name] = _stored_numbers(table.column(col), asdouble)
+            table = table.drop_columns([col])
+    return pd.DataFrame(out, copy=False)
 
 
 def _delimiter(path: Path) -> str:
@@ -262,19 +261,35 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def _numeric_values(column) -> tuple[np.ndarray, bool] | None:
-    """(values as float64 with NaN for missing, whether any was missing) for a column pyarrow read
-    as numbers; None for a column to type from its text (strings, all missing, a literal nan)."""
+def _plain_numbers(column) -> bool:
+    """Whether pyarrow read the column as numbers (and not all missing, and no literal nan): else
+    it is typed from its text."""
     import pyarrow as pa
+    from pyarrow import compute as pc
 
     kind = column.type
     if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)) or column.null_count == len(column):
-        return None
-    values = column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        return False
+    return pa.types.is_integer(kind) or not pc.any(pc.is_nan(column)).as_py()
+
+
+def _stored_numbers(column, asdouble: bool) -> np.ndarray:
+    """:func:`_stored` for a column pyarrow parsed, checked and converted inside pyarrow so that
+    only the stored array is made in numpy."""
+    import pyarrow as pa
+    from pyarrow import compute as pc
+
     missing = column.null_count > 0
-    if np.isnan(values).sum() != column.null_count:
-        return None
-    return values, missing
+    if not missing:
+        whole = pa.types.is_integer(column.type) or pc.all(pc.equal(column, pc.round(column))).as_py()
+        if whole:
+            bounds = pc.min_max(column)
+            dtype = smallest_int(np.array([bounds["min"].as_py(), bounds["max"].as_py()]))
+            if dtype is not None:
+                return column.to_numpy().astype(dtype)
+    if not asdouble:
+        column = pc.cast(pc.cast(column, pa.float32(), safe=False), pa.float64())
+    return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
 
 
 def _stored(values: np.ndarray, missing: bool, asdouble: bool) -> pd.Series:

@@ -131,7 +131,7 @@ class MixedModel:
         for eq, (u, s) in zip(self.structure.equations, random_effects(self.fit)):
             values = s if se else u
             if eq.spec.factor is not None:
-                out.append(self._per_row(values, eq.codes(data)))
+                out.append(self._per_row(values, self.structure.effect_codes(eq, data)))
             else:
                 out.append(self._per_row(values, self.structure.row_groups(eq.level, data)))
         return out
@@ -159,7 +159,8 @@ def fit_mixed_model(data: pd.DataFrame, depvar: str, terms: list[Term], levels: 
     """Fit on ``data`` (the estimation sample, rows already selected)."""
     design = build_design(data, terms, constant=constant)
     structure = build_structure(data, levels, equations)
-    arrays = [REEquation(eq.level, list(eq.names), np.ones((len(data), 1)), eq.cov, eq.codes(data))
+    arrays = [REEquation(eq.level, list(eq.names), np.ones((len(data), 1)), eq.cov,
+                         structure.effect_codes(eq, data))
               if eq.spec.factor is not None else REEquation(eq.level, list(eq.names), eq.z(data), eq.cov)
               for eq in structure.equations]
     fit = fit_lmm(data[depvar].to_numpy(dtype=float), design.X, list(structure.groups), arrays,

@@ -44,17 +44,26 @@ class Equation:
     cov: str
     spec: EquationSpec
     factor_levels: tuple[float, ...] = ()
+    cells: tuple[int, ...] = ()       # R.varname below _all: its groups' (group · levels + level)
 
     @property
     def q(self) -> int:
         return len(self.names)
 
-    def codes(self, data: pd.DataFrame) -> np.ndarray:
-        """``R.varname``: each row's index among the fitted levels (-1: missing or not fitted)."""
+    def codes(self, data: pd.DataFrame, groups: np.ndarray | None = None) -> np.ndarray:
+        """``R.varname``: each row's effect (-1: missing or not fitted): its level of the factor or,
+        at a level other than ``_all``, its (group, level) cell among the fitted ``cells``
+        (``groups``: each row's group at the equation's level)."""
         x = data[self.spec.factor].to_numpy(dtype=float, na_value=np.nan)
         levels = np.asarray(self.factor_levels)
         at = np.minimum(np.searchsorted(levels, x), len(levels) - 1)
-        return np.where(levels[at] == x, at, -1).astype(np.int64)
+        code = np.where(levels[at] == x, at, -1).astype(np.int64)
+        if groups is None:
+            return code
+        cells = np.asarray(self.cells, dtype=np.int64)
+        cell = np.where((code >= 0) & (groups >= 0), groups * len(levels) + code, -1)
+        pos = np.minimum(np.searchsorted(cells, cell), len(cells) - 1)
+        return np.where((cell >= 0) & (cells[pos] == cell), pos, -1).astype(np.int64)
 
     def z(self, data: pd.DataFrame) -> np.ndarray:
         """The equation's n x q columns on ``data`` (NaN where a variable is missing); for
@@ -66,10 +75,12 @@ class Equation:
             out = (x[:, None] == levels[None, :]).astype(float)
             out[np.isnan(x)] = np.nan
             return out
-        cols = [data[v].to_numpy(dtype=float, na_value=np.nan) for v in self.spec.variables]
+        out = np.empty((n, self.q), order="F")   # columns contiguous: the cross-products read them
+        for k, v in enumerate(self.spec.variables):
+            out[:, k] = data[v].to_numpy(dtype=float, na_value=np.nan)
         if self.spec.constant:
-            cols.append(np.ones(n))
-        return np.column_stack(cols) if cols else np.zeros((n, 0))
+            out[:, -1] = 1.0
+        return out
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,10 @@ class Structure:
     groups: tuple[LevelInfo, ...]     # per level: each sample row's group, group sizes
     keys: tuple[pd.MultiIndex, ...]   # per level: each group's values of the level variables 0..k
     equations: tuple[Equation, ...]
+
+    def effect_codes(self, eq: Equation, data: pd.DataFrame) -> np.ndarray:
+        """An ``R.varname`` equation's effect for each row of ``data`` (-1 where none was fitted)."""
+        return eq.codes(data, None if self.levels[eq.level] == ALL else self.row_groups(eq.level, data))
 
     @property
     def variables(self) -> list[str]:
@@ -125,9 +140,12 @@ def build_structure(data: pd.DataFrame, levels: list[str], specs: list[EquationS
         spec = specs[i]
         level = levels.index(spec.level)
         if spec.factor is not None:
-            values = np.unique(data[spec.factor].to_numpy(dtype=float))
+            x = data[spec.factor].to_numpy(dtype=float)
+            values = np.unique(x)
             names = tuple(f"{v:g}.{spec.factor}" for v in values)
-            equations.append(Equation(level, names, "identity", spec, tuple(values.tolist())))
+            cells = () if spec.level == ALL else tuple(np.unique(
+                groups[level].row_group * len(values) + np.searchsorted(values, x)).tolist())
+            equations.append(Equation(level, names, "identity", spec, tuple(values.tolist()), cells))
             continue
         names = tuple(spec.variables) + (("_cons",) if spec.constant else ())
         equations.append(Equation(level, names, _default_cov(spec, len(names)), spec))
