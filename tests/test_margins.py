@@ -226,6 +226,8 @@ def test_margins_leaves_e_alone_and_post_replaces_it() -> None:
     start = len(buf.getvalue())
     _run(session, "margins", buf)                      # replays the posted margins
     assert "      sector |" in buf.getvalue()[start:]
+    assert run_line(session, "predict x") == 301       # nothing to predict with
+    assert run_line(session, "margins sector") == 301
 
 
 @pytest.mark.parametrize("line, message, rc", [

@@ -58,6 +58,7 @@ class PostedMargins:
 
     df_resid: float | None
     kind: str = "margins"
+    statistics: tuple = ()
 
 
 def _statistic(model, text: str | None) -> tuple[Statistic, str]:

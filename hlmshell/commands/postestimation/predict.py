@@ -55,7 +55,7 @@ def predict(session: Session, args: Args) -> list[Text]:
     from hlmshell.model.protocol import statistic
 
     e = session.e
-    if e is None or e.model is None:
+    if e is None or e.model is None or not e.model.statistics:    # margins/nlcom, post: nothing
         raise StataError("last estimates not found", 301)
     model = e.model
     chosen = [name for name in (s.lower() for s in STATISTICS + PANEL) if getattr(args, name)]
