@@ -273,6 +273,24 @@ def test_graph_export_that_fails_keeps_the_old_file(tmp_path, monkeypatch):
     _no_temporaries(tmp_path)
 
 
+def test_a_parquet_save_that_fails_keeps_the_old_file(tmp_path, monkeypatch):
+    from pyarrow import parquet as pq
+
+    run, _ = _old_file(tmp_path)
+    run("save keep.parquet")
+    before = (tmp_path / "keep.parquet").read_bytes()
+
+    def broken(table, where, **kwargs):
+        where.write(b"PAR1 partial")
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(pq, "write_table", broken)
+    out = run("save keep.parquet, replace", rc=693)
+    assert out.splitlines()[0] == "file keep.parquet could not be written: file I/O error on write"
+    assert (tmp_path / "keep.parquet").read_bytes() == before
+    _no_temporaries(tmp_path)
+
+
 def test_save_of_a_number_beyond_statas_largest_double(tmp_path):
     run = runner(cwd=tmp_path)
     run("set obs 2")

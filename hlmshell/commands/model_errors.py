@@ -24,6 +24,10 @@ _MESSAGES = {
                      459),
     "negative_count": ("{depvar} must be greater than or equal to zero", 459),
     "modes_not_found": ("initial values not feasible", 1400),
+    "collinear_effects": ("{level}: random effect {effect} is collinear with {other}; the model is "
+                          "not identified", 459),
+    "singleton_groups": ("{level}: every group has one observation; its random effects cannot be "
+                         "told from the residual and the model is not identified", 459),
     "too_many_nodes": ("intpoints() too large: {nodes:,} integration points per group; "
                        "use fewer points or intmethod(laplace)", 198),
 }

@@ -94,17 +94,37 @@ def is_bundled(path: Path) -> bool:
 
 # -- .dta ------------------------------------------------------------------------------------------
 def read_dta(path: Path) -> Dataset:
-    """Data, non-empty variable labels and value labels of a Stata file (values stay numbers)."""
+    """Data, non-empty variable labels and value labels of a Stata file (values stay numbers).
+
+    The file is untrusted: one that cannot be parsed, has no variables or two of one name is not
+    Stata format (r(610)); one whose header claims more observations than it holds is corrupt
+    (r(612)), found before any memory is asked for them.
+    """
+    not_stata = StataError(f"file {path.name} not Stata format", 610)
     try:
         with pd.io.stata.StataReader(path) as reader:
+            _check_length(reader, path)
             data = reader.read(convert_categoricals=False, convert_missing=False)
             labels = {k: v for k, v in reader.variable_labels().items() if v}
             sets = {name: {float(k): str(v) for k, v in sorted(pairs.items())}
                     for name, pairs in reader.value_labels().items()}
             attached = {str(col): name for col, name in zip(data.columns, reader._lbllist) if name}
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise StataError(f"file {path.name} not Stata format", 610) from exc
+    except StataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to parse a hostile file is "not Stata"
+        raise not_stata from exc
+    if not len(data.columns) or data.columns.duplicated().any():
+        raise not_stata
     return Dataset(promote_floats(data), labels, sets, attached)
+
+
+def _check_length(reader: pd.io.stata.StataReader, path: Path) -> None:
+    """r(612) when the observations the header announces cannot be in the file."""
+    reader._ensure_open()
+    width = reader._setup_dtype().itemsize
+    if reader._nobs * width > path.stat().st_size - reader._data_location:
+        raise StataError(".dta file corrupt\n    The file unexpectedly ended before it should "
+                         "have.", 612)
 
 
 def promote_floats(data: pd.DataFrame) -> pd.DataFrame:

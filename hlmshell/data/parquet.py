@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from hlmshell.data.atomic import replacing
 from hlmshell.data.dataset import Dataset
 from hlmshell.data.files import promote_floats, smallest_int, storage_type
 from hlmshell.errors import StataError
@@ -120,10 +121,8 @@ def write_parquet(data: pd.DataFrame, path: Path, var_labels: dict[str, str],
                              for name, pairs in label_sets.items()},
             "label_names": {k: v for k, v in label_names.items() if k in names}}
     table = pa.table(arrays).replace_schema_metadata({METADATA_KEY: json.dumps(meta)})
-    try:
-        pq.write_table(table, path, row_group_size=1 << 20)
-    except OSError as exc:
-        raise StataError(f"file {shown} could not be opened", 603) from exc
+    with replacing(path, shown) as handle:     # the old file stays if the write fails
+        pq.write_table(table, handle, row_group_size=1 << 20)
 
 
 def row_groups(path: Path, columns: list[str]) -> Iterator[pd.DataFrame]:

@@ -10,6 +10,7 @@ name is accepted, as Stata accepts it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -138,6 +139,8 @@ def _term(tokens: list[tuple[str, str]], i: int, coefs: Coefficients) -> tuple[f
         kind, value = tokens[i]
         if kind == "num":
             number = float(value)
+            if not math.isfinite(number) or (op == "/" and number == 0):
+                raise syntax_error()          # 1/0, 1e309: a missing weight or constant
             factor = factor * number if op == "*" else factor / number
         elif kind in ("b", "eqname", "fv", "name", "free"):
             if column is not None or op == "/":

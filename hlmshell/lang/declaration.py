@@ -41,6 +41,7 @@ from typing import Any, Callable
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.abbrev import Pattern, Table
+from hlmshell.lang.limits import MAX_INT, whole
 from hlmshell.lang.numlist import parse_numlist
 from hlmshell.lang.syntax import Syntax, parse_syntax
 from hlmshell.lang.varlist import expand, new_name, resolve
@@ -468,13 +469,14 @@ class _BadValue(Exception):
 
 
 def _integer(text: str) -> int:
+    """A whole number that fits Stata's integers (``iterate(inf)``, ``iterate(.)`` are refused)."""
     try:
-        value = float(text)
+        value = whole(float(text), -MAX_INT, MAX_INT)
     except ValueError:
         raise _BadValue from None
-    if value != int(value):
+    if value is None:
         raise _BadValue
-    return int(value)
+    return value
 
 
 def _real(text: str) -> float:

@@ -21,12 +21,14 @@ import importlib
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.creturn import system_value
+from hlmshell.lang.limits import (MAX_DYADIC, MAX_NESTING, MAX_STRING, expression_too_long,
+                                  require_memory)
 from hlmshell.lang.numfmt import fmt_num
 from hlmshell.lang.varlist import abbreviated
 
@@ -76,16 +78,22 @@ def tokenize(text: str, *, partial: bool = False) -> list[Tok]:
 
     With ``partial`` an untokenizable character ends the token list instead of raising.
     """
-    toks: list[Tok] = []
-    i, n = 0, len(text)
+    return list(_scan(text, 0, partial))
+
+
+def _scan(text: str, start: int, partial: bool) -> Iterator[Tok]:
+    """The tokens of ``text`` from ``start`` on, one at a time (a parser reads only what it needs:
+    ``display`` parses one expression of many)."""
+    prev: Tok | None = None
+    i, n = start, len(text)
     while i < n:
-        prev = toks[-1] if toks else None
         if text[i] == "[" and (prev is None or (prev.kind == "op" and prev.text not in (")", "]"))
                                or (prev.kind == "name" and prev.text in ("_b", "_se", "_coef"))):
             end = text.find("]", i)
             if end < 0:
                 raise syntax_error()
-            toks.append(Tok("raw", text[i + 1:end].strip(), i))
+            prev = Tok("raw", text[i + 1:end].strip(), i)
+            yield prev
             i = end + 1
             continue
         m = _TOKEN.match(text, i)
@@ -98,10 +106,10 @@ def tokenize(text: str, *, partial: bool = False) -> list[Tok]:
             value = m.group(0)
             if kind == "str":
                 value = value[1:-1] if value.startswith('"') else value[2:-2]
-            toks.append(Tok(kind, value, i))
+            prev = Tok(kind, value, i)
+            yield prev
         i = m.end()
-    toks.append(Tok("end", "", i if partial else n))
-    return toks
+    yield Tok("end", "", i if partial else n)
 
 
 # -- parser -----------------------------------------------------------------------------------------
@@ -113,17 +121,33 @@ _NEG_BP, _NOT_BP = 60, 80
 
 
 class _Parser:
-    def __init__(self, text: str, *, partial: bool = False) -> None:
-        self.toks = tokenize(text, partial=partial)
+    """Pratt parser over the tokens as they are needed; at most :data:`MAX_DYADIC` binary operators
+    and :data:`MAX_NESTING` levels of parentheses, unary operators, calls and subscripts (Stata's
+    ``expression too long`` r(130)), so that neither parsing nor evaluation recurses without end."""
+
+    def __init__(self, text: str, *, partial: bool = False, start: int = 0) -> None:
+        self._tokens = _scan(text, start, partial)
+        self.toks: list[Tok] = []
         self.i = 0
+        self.dyadic = 0
+        self.nesting = 0
 
     def peek(self) -> Tok:
+        while len(self.toks) <= self.i:
+            self.toks.append(next(self._tokens, None) or self.toks[-1])
         return self.toks[self.i]
 
     def next(self) -> Tok:
-        tok = self.toks[self.i]
+        tok = self.peek()
         self.i += 1
         return tok
+
+    def deeper(self) -> None:
+        """One level deeper (the caller comes back up with ``self.nesting -= 1``; after an error
+        the parser is not used again)."""
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise expression_too_long()
 
     def expect(self, text: str) -> None:
         tok = self.next()
@@ -148,6 +172,9 @@ class _Parser:
             if bp is None or bp <= rbp:
                 break
             self.next()
+            self.dyadic += 1
+            if self.dyadic > MAX_DYADIC:
+                raise expression_too_long()
             right = self.expr(bp)  # every binary operator is left associative, ^ included
             op = "!=" if tok.text == "~=" else tok.text
             left = ("bin", op, left, right)
@@ -171,15 +198,16 @@ class _Parser:
             return ("coef", "_b", f"{tok.text}:{nxt.text}")
         if tok.kind == "op":
             if tok.text == "(":
+                self.deeper()
                 node = self.expr(0)
                 self.expect(")")
+                self.nesting -= 1
                 return self.postfix(node)
-            if tok.text == "-":
-                return ("neg", self.expr(_NEG_BP))
-            if tok.text == "+":
-                return self.expr(_NEG_BP)
-            if tok.text in ("!", "~"):
-                return ("not", self.expr(_NOT_BP))
+            if tok.text in ("-", "+", "!", "~"):
+                self.deeper()
+                node = self.expr(_NOT_BP if tok.text in ("!", "~") else _NEG_BP)
+                self.nesting -= 1
+                return node if tok.text == "+" else ("neg" if tok.text == "-" else "not", node)
             raise syntax_error()
         if tok.kind == "name":
             name = tok.text
@@ -191,7 +219,9 @@ class _Parser:
             nxt = self.peek()
             if nxt.kind == "op" and nxt.text == "(":
                 self.next()
+                self.deeper()
                 args = self.arguments(")")
+                self.nesting -= 1
                 return self.postfix(("call", name, args))
             return self.postfix(("name", name))
         raise syntax_error()
@@ -213,7 +243,10 @@ class _Parser:
         tok = self.peek()
         if tok.kind == "op" and tok.text == "[":
             self.next()
-            return ("sub", node, self.arguments("]"))
+            self.deeper()
+            args = self.arguments("]")
+            self.nesting -= 1
+            return ("sub", node, args)
         return node
 
 
@@ -222,13 +255,13 @@ def parse(text: str) -> tuple:
     return _Parser(text).parse()
 
 
-def parse_leading(text: str) -> tuple[tuple, int]:
-    """Parse the expression at the start of ``text``; return its AST and where it ends.
+def parse_leading(text: str, start: int = 0) -> tuple[tuple, int]:
+    """Parse the expression at ``start`` in ``text``; return its AST and where it ends.
 
     ``display`` uses this to split ``"x = " x*2 _n`` into its directives: the expression ends where
-    the next token cannot continue it.
+    the next token cannot continue it (only its own tokens are read).
     """
-    parser = _Parser(text, partial=True)
+    parser = _Parser(text, partial=True, start=start)
     if parser.peek().kind == "end":
         raise syntax_error()
     node = parser.expr(0)
@@ -350,7 +383,7 @@ def _binary(op: str, a: Value, b: Value) -> Value:
             return _str_vec(lambda x, y: x + y, _str(a), _str(b))
         if op == "*":
             s, k = (a, b) if _is_str(a) else (b, a)
-            return _str_vec(lambda x, y: "" if math.isnan(y) else x * max(int(y), 0), s, _num(k))
+            return _str_vec(_repeat, s, _num(k))
         if op not in ("==", "!=", "<", ">", "<=", ">="):
             raise StataError("type mismatch", 109)
         _str(a), _str(b)
@@ -382,6 +415,16 @@ def _binary(op: str, a: Value, b: Value) -> Value:
     raise syntax_error()
 
 
+def _repeat(s: str, k: float) -> str:
+    """``"ab"*3``: a result longer than a strL may be is refused (``"a"*1e300``)."""
+    if math.isnan(k) or k < 1 or not s:
+        return ""
+    if len(s) * k > MAX_STRING:
+        raise StataError("string too long", 1000)
+    require_memory(4 * len(s) * k)
+    return s * int(k)
+
+
 def _power(a: float, b: float) -> float:
     try:
         r = a ** b
@@ -396,8 +439,15 @@ def evaluate_node(node: tuple, ctx: _Ctx) -> Value:
         return node[1]
     if kind == "str":
         return node[1]
-    if kind == "bin":
-        return _binary(node[1], evaluate_node(node[2], ctx), evaluate_node(node[3], ctx))
+    if kind == "bin":          # a left-deep chain (a + b + c ...) by a loop, not by recursion
+        chain = []
+        while node[0] == "bin":
+            chain.append(node)
+            node = node[2]
+        value = evaluate_node(node, ctx)
+        for link in reversed(chain):
+            value = _binary(link[1], value, evaluate_node(link[3], ctx))
+        return value
     if kind == "neg":
         v = _num(evaluate_node(node[1], ctx))
         return -v

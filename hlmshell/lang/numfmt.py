@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 import re
 
+from hlmshell.lang.limits import MAX_WIDTH
+
 _FORMAT = re.compile(r"^%(-|~)?(0)?(\d+)\.(\d+)(g|f|e)(c)?$")
 
 
@@ -118,13 +120,20 @@ def _strip_mantissa(s: str) -> str:
     return _strip_zeros(mant) + "e" + exp
 
 
+def _bounded(digits: str) -> int:
+    """A format's width or decimals, at most :data:`MAX_WIDTH` (``%999999999.0f`` is invalid)."""
+    if len(digits) > 4 or int(digits) > MAX_WIDTH:
+        raise ValueError(f"format width {digits} too large")
+    return int(digits)
+
+
 def fmt_num(x: float | None, fmt: str) -> str:
     """Any Stata numeric format string: ``%9.0g``, ``%9.3f``, ``%10.0fc``, ``%-9.0g``, ``%8.2e``."""
     m = _FORMAT.match(fmt.strip())
     if not m:
         raise ValueError(f"invalid format {fmt!r}")
     just, _zero, w, d, kind, comma = m.groups()
-    width, decimals = int(w), int(d)
+    width, decimals = _bounded(w), _bounded(d)
     if kind == "g":
         if is_missing(x):
             s = "."
@@ -181,13 +190,13 @@ def fmt_value(value: float | str | None, fmt: str) -> str:
     if m:
         if not isinstance(value, str):
             raise ValueError(f"{fmt} is a string format")
-        width = int(m.group(2) or 0)
+        width = _bounded(m.group(2) or "0")
         return value.ljust(width) if m.group(1) == "-" else (
             value.center(width) if m.group(1) == "~" else value.rjust(width))
     if isinstance(value, str):
         raise ValueError(f"{fmt} is a numeric format")
     m = _DATE_FORMAT.match(fmt)
     if m:
-        text, width = fmt_date(value), int(m.group(2) or 0)
+        text, width = fmt_date(value), _bounded(m.group(2) or "0")
         return text.ljust(width) if m.group(1) else text.rjust(width)
     return fmt_num(value, fmt)

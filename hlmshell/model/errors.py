@@ -16,7 +16,7 @@ class ModelError(Exception):
              "level_not_found", "exchangeable_too_small", "insufficient_observations",
              "infeasible_start", "too_many_levels", "exact_too_large",
              "outcome_constant", "bad_trials", "bad_binomial", "negative_count", "modes_not_found",
-             "too_many_nodes")
+             "too_many_nodes", "collinear_effects", "singleton_groups")
 
     def __init__(self, kind: str, **details: Any) -> None:
         if kind not in self.KINDS:

@@ -220,6 +220,9 @@ def _run(session: Session, line: str, block: Any, *, nested: bool) -> int:
             raise
         failure, printed = StataError("--Break--", 1), True
         session.out.error(str(failure))
+    except MemoryError:           # what the limits in lang.limits did not foresee
+        session.restore(snap)
+        failure = StataError("op. sys. refuses to provide memory", 909)
     except Exception as exc:  # noqa: BLE001 - the shell must survive any bug in a command
         session.restore(snap)
         detail = traceback.format_exc() if os.environ.get("HLMSHELL_DEBUG") else ""

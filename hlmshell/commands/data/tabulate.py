@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from hlmshell.shell.session import Session
 
 TWO_WAY_ONLY = ("row", "column", "cell", "nofreq", "nokey", "chi2", "lrchi2", "exact", "v")
+# [R] limits (Stata/MP and SE): a one-way table's rows, a two-way table's rows and columns
+TAB1_ROWS, TAB2_ROWS, TAB2_COLUMNS = 12_000, 1_200, 80
 
 
 def _levels(values: np.ndarray, keep_missing: bool) -> tuple[list, np.ndarray]:
@@ -102,6 +104,8 @@ def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool
     distinct, codes = _levels(column_values(session.data, name)[rows], missing)
     if not len(codes):
         raise StataError("no observations", 2000)
+    if len(distinct) > TAB1_ROWS:
+        raise StataError("too many values", 134)
     freqs = np.bincount(codes, minlength=len(distinct))
     session.r = Results(scalars={"N": float(len(codes)), "r": float(len(distinct))})
     return OneWayTable(_title(session, name), tuple(distinct),
@@ -121,6 +125,8 @@ def _two_way(session: Session, names: list[str], rows: np.ndarray, args: Args) -
     col_values, col_codes = _levels(b[both], True)
     if not len(row_codes):
         raise StataError("no observations", 2000)
+    if len(row_values) > TAB2_ROWS or len(col_values) > TAB2_COLUMNS:
+        raise StataError("too many values", 134)
     counts = np.zeros((len(row_values), len(col_values)), dtype=np.int64)
     np.add.at(counts, (row_codes, col_codes), 1)
     cells = tuple(c for c, on in (("freq", not args.nofreq), ("row", args.row),

@@ -16,6 +16,7 @@ import re
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import evaluate_node_scalar, parse_leading
+from hlmshell.lang.limits import MAX_WIDTH
 from hlmshell.lang.numfmt import fmt_display, fmt_value
 from hlmshell.results.shell import Displayed
 from hlmshell.shell.registry import command
@@ -62,6 +63,8 @@ def display_text(session: Session, text: str) -> tuple[str, bool]:
         if m:
             word, arg = m.group(1), m.group(2)
             k = int(arg) if arg else 1
+            if k > MAX_WIDTH:           # _dup(1000000000): no line or count beyond the bound
+                raise syntax_error()
             if word in ("_newline", "_n"):
                 out.append(line)
                 out.extend([""] * (k - 1))
@@ -78,8 +81,8 @@ def display_text(session: Session, text: str) -> tuple[str, bool]:
                 continued = True
             i = m.end()
             continue
-        node, used = parse_leading(text[i:])
-        if used == 0:
+        node, end = parse_leading(text, i)
+        if end == i:
             raise syntax_error()
         value = evaluate_node_scalar(session, node)
         if fmt is not None:
@@ -92,7 +95,7 @@ def display_text(session: Session, text: str) -> tuple[str, bool]:
         line += piece * dup_next
         dup_next = 1
         fmt = None
-        i += used
+        i = end
     out.append(line)
     return "\n".join(out), continued
 

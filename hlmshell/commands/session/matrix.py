@@ -7,12 +7,14 @@ row and column names (``eq:name``), new matrices get ``r1 r2 ...`` and ``c1 c2 .
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
+from hlmshell.lang.limits import MAX_MATRIX, require_memory, whole
 from hlmshell.lang.scan import split_top_level
 from hlmshell.results.postest import MatrixDir, MatrixListing
 from hlmshell.results.stored import StataMatrix
@@ -146,20 +148,25 @@ class _Parser:
             raise StataError("type mismatch", 109)
         return float(value)
 
-    def function(self, name: str, args: list[str]) -> StataMatrix:
-        if name == "I":
-            if len(args) != 1:
-                raise syntax_error()
-            n = int(self.scalar(args[0]))
-            if n < 1:
-                raise StataError("matrix has missing values or invalid dimension", 504)
-            return _new(np.eye(n))
-        if len(args) != 3:
-            raise syntax_error()
-        r, c, v = int(self.scalar(args[0])), int(self.scalar(args[1])), self.scalar(args[2])
-        if r < 1 or c < 1:
+    def dimension(self, text: str) -> int:
+        """A row or column count: a whole number from 1 to Stata's largest matrix."""
+        value = self.scalar(text)
+        if math.isfinite(value) and value > MAX_MATRIX:
+            raise StataError("matsize too small", 908)
+        n = whole(math.floor(value) if math.isfinite(value) else value, 1, MAX_MATRIX)
+        if n is None:
             raise StataError("matrix has missing values or invalid dimension", 504)
-        return _new(np.full((r, c), v))
+        return n
+
+    def function(self, name: str, args: list[str]) -> StataMatrix:
+        if len(args) != (1 if name == "I" else 3):
+            raise syntax_error()
+        r = self.dimension(args[0])
+        c = r if name == "I" else self.dimension(args[1])
+        require_memory(8.0 * r * c)
+        if name == "I":
+            return _new(np.eye(r))
+        return _new(np.full((r, c), self.scalar(args[2])))
 
     def literal(self, inner: str) -> StataMatrix:
         rows = [[self.scalar(cell) for cell in split_top_level(row, ",")]

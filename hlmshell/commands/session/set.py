@@ -7,10 +7,13 @@ on`` (pausing at each screenful) is not available and is refused.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
+from hlmshell.lang.limits import MAX_OBS, no_room_for_observations, require_memory, whole
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 
@@ -48,14 +51,21 @@ def set_seed(session: Session, args: Args) -> None:
 def set_obs(session: Session, args: Args) -> None:
     """Set the number of observations (new ones are missing)."""
     word = _one_word(args.anything)
-    if not word.isdigit():
+    try:
+        value = float(word)
+    except ValueError:
+        raise syntax_error() from None
+    if math.isfinite(value) and value > MAX_OBS:
+        raise no_room_for_observations()
+    n = whole(value, 0, MAX_OBS)
+    if n is None:
         raise syntax_error()
-    n = int(word)
     if n < session.nobs:
         raise StataError(f"observations must be >= {session.nobs}", 198)
     extra = n - session.nobs
     if not extra:
         return
+    require_memory(3 * 8.0 * n * (len(session.variables) + 1), no_room_for_observations())
     import pandas as pd
 
     data = session.data

@@ -203,7 +203,8 @@ def _estimate(obj: Objective, eqs: list[REEquation], infos: list[LevelInfo], *, 
     theta0 = np.concatenate([cv.theta_start(e.cov, e.Z.shape[1]) for e in eqs]) \
         if eqs else np.zeros(0)
     start = obj.loglik(theta0)
-    if not np.isfinite(start):
+    ll_linear = response.linear_loglik(obj.XytXy, n)
+    if not np.isfinite(start) or not np.isfinite(ll_linear):    # no residual variation
         raise ModelError("infeasible_start")
     if theta0.size:
         summary = maximise(obj.loglik_gradient, theta0, maxiter=maxiter, tolerance=tolerance,
@@ -228,7 +229,7 @@ def _estimate(obj: Objective, eqs: list[REEquation], infos: list[LevelInfo], *, 
     return LMMFit(
         response=response, n=n, p=p, beta=c.beta.copy(), V_beta=V_beta, sigma2=s2, Sigma=Sigma,
         gamma=gamma, gamma_names=names, V_gamma=V_gamma, se_failed=se_failed, ll=ll,
-        ll_linear=response.linear_loglik(obj.XytXy, n), optimiser=summary, levels=list(infos),
+        ll_linear=ll_linear, optimiser=summary, levels=list(infos),
         equations=[EquationShape(e.level, tuple(e.names), e.cov) for e in eqs],
         theta=theta, layout=obj.layout, core=c, crossed=obj.crossed)
 

@@ -19,6 +19,7 @@ from hlmshell.model.design import Design, build_design
 from hlmshell.model.protocol import Statistic
 
 from .blup import random_effects
+from .identification import check_effects, check_levels
 from .lmm import LMMFit, REEquation, fit_lmm
 from .structure import EquationSpec, Structure, build_structure
 
@@ -159,6 +160,8 @@ def fit_mixed_model(data: pd.DataFrame, depvar: str, terms: list[Term], levels: 
     """Fit on ``data`` (the estimation sample, rows already selected)."""
     design = build_design(data, terms, constant=constant)
     structure = build_structure(data, levels, equations)
+    check_effects(structure, data)
+    check_levels(structure, len(data), design.X.shape[1])
     arrays = [REEquation(eq.level, list(eq.names), np.ones((len(data), 1)), eq.cov,
                          structure.effect_codes(eq, data))
               if eq.spec.factor is not None else REEquation(eq.level, list(eq.names), eq.z(data), eq.cov)

@@ -60,6 +60,8 @@ class Gaussian:
             rss = float(XytXy[p, p] - XytXy[:p, p] @ beta)
         else:
             rss = float(XytXy[0, 0])
+        if rss <= 1e-12 * float(XytXy[p, p]):
+            return math.inf         # the fixed effects fit the outcome exactly (a constant y)
         if not self.reml:
             return -0.5 * n * (LOG2PI + 1.0 + math.log(rss / n))
         d = n - p
