@@ -125,6 +125,13 @@ def test_import_delimited_types_columns_as_stata(tmp_path):
     assert s.data["y"].dtype == np.float64
 
 
+def test_import_delimited_skips_a_byte_order_mark(tmp_path):
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfid,v\n1,2.5\n2,3.5\n")
+    s, _ = _session(tmp_path)
+    assert run_line(s, "import delimited bom.csv") == 0
+    assert list(s.data.columns) == ["id", "v"] and s.data["id"].tolist() == [1, 2]
+
+
 def test_import_delimited_unreadable_is_603(tmp_path):
     (tmp_path / "bin.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
     s, _ = _session(tmp_path)

@@ -247,7 +247,7 @@ def _delimiter(path: Path) -> str:
     import csv
 
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
             line = handle.readline()
     except UnicodeDecodeError:
         return ","
@@ -260,7 +260,7 @@ def _delimiter(path: Path) -> str:
 def _header_fields(path: Path, sep: str) -> list[str]:
     import csv
 
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
         return next(csv.reader(handle, delimiter=sep), [])
 
 
