@@ -44,10 +44,12 @@ from hlmshell.shell.session import Session
 s = Session()
 t = time.perf_counter(); assert run_line(s, "qui import delimited {csv}") == 0
 t_import = time.perf_counter() - t
-t = time.perf_counter(); assert run_line(s, "qui {cmd}") == 0
+t, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_utime
+assert run_line(s, "qui {cmd}") == 0
 secs = time.perf_counter() - t
+user = resource.getrusage(resource.RUSAGE_SELF).ru_utime - cpu
 fit = s.e.model.fit
-print(json.dumps({{"import": t_import, "secs": secs, "ll": s.e.scalars["ll"],
+print(json.dumps({{"import": t_import, "secs": secs, "user": user, "ll": s.e.scalars["ll"],
                   "evals": fit.optimiser.evaluations, "var": [float(v) for v in
                   __import__("numpy").exp(2 * fit.gamma)],
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
@@ -92,10 +94,10 @@ def main() -> None:
         load = os.getloadavg()
         ours = run_ours(csv, cmd)
         lme4 = None if a.no_lme4 else run_lme4(csv, formula, factors)
-        ratio = f"{ours['secs'] / lme4['secs']:.3f}" if lme4 else "-"
+        ratio = f"{ours['secs'] / lme4['secs']:.3f}" if lme4 else "-"   # elapsed; user below
         print(f"{name:<11}{'ours':<7}{ours['secs']:>9.2f}{ratio:>8}{ours['evals']:>7}"
               f"{ours['rss_mb']:>9.0f}  {ours['ll']:.4f}  {' '.join(f'{v:.5g}' for v in ours['var'])}"
-              f"   (import delimited {ours['import']:.2f} s)")
+              f"   (user {ours['user']:.1f} s; import delimited {ours['import']:.2f} s)")
         if lme4:
             print(f"{'':<11}{'lme4':<7}{lme4['secs']:>9.2f}{'':>8}{'':>7}{'':>9}  {lme4['ll']:.4f}  "
                   f"{' '.join(f'{v:.5g}' for v in lme4['var'])}   (user {lme4['user']:.1f} s)")

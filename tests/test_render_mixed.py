@@ -6,7 +6,6 @@ lines.  The log has its blank lines removed, so the comparison drops blank lines
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

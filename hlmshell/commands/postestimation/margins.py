@@ -126,9 +126,10 @@ def _table(labelled: list[Labelled], b: np.ndarray, V: np.ndarray, level: float,
     return CoefTable("", tuple(rows), level), stats
 
 
-def _post_r(session: Session, e: EResults, labelled: list[Labelled], est, stats, level: float,
-            df: float | None, header: MarginsHeader, stat_label: str, text: str,
-            at_matrix: StataMatrix | None, cmdline: str) -> Results:
+def _post_r(e: EResults, labelled: list[Labelled], est, level: float, df: float | None,
+            header: MarginsHeader, stat_label: str, text: str, at_matrix: StataMatrix | None,
+            cmdline: str) -> Results:
+    """r() as Stata's margins leaves it."""
     names = [item.colname for item in labelled]
     res = Results()
     res.scalars.update({"N": float(header.n_obs), "k_margins": float(len(labelled)),
@@ -245,8 +246,8 @@ def margins(session: Session, args: Args) -> list:
                            factor_note=any(x.level is not None for x in derivs))
     at_matrix = _at_matrix(ats, covariates) if (at_items or args.atmeans) else None
     cmdline = f"margins {args.text.strip()}".rstrip()
-    res = _post_r(session, e, labelled, est, stats, args.level, df, header, stat.label, typed,
-                  at_matrix, cmdline)
+    res = _post_r(e, labelled, est, args.level, df, header, stat.label, typed, at_matrix,
+                  cmdline)
     session.margins = MarginsResult(
         points=tuple(MarginPoint(item.dims, float(est.b[k]), s[2], s[3], item.equation)
                      for k, (item, s) in enumerate(zip(labelled, stats))),
