@@ -128,26 +128,20 @@ class Session:
         """Install a new data frame (commands build it completely before calling this).
 
         The frame's index says where each row came from, so that observation keys follow the rows:
-        integer positions in the current data (what ``data.loc[mask]``, ``data.iloc[order]`` give;
-        a position outside the current data is a new observation); a plain 0..m-1 index means the
-        same rows in the same order, followed by new ones when m is larger (``set obs``, ``append``
-        with ``ignore_index``) and fresh rows when it is smaller.  ``new`` marks another dataset
-        (``use``, ``import``): every observation gets a fresh key, so an earlier e(sample) matches none.
-        ``keys`` gives the keys outright (``restore`` brings back the observations ``preserve`` kept).
+        integer positions in the current data (what ``data.loc[mask]``, ``data.iloc[order]`` give,
+        pandas making it a plain 0..m-1 range when the first m rows are kept); a position outside the
+        current data is a new observation (``set obs``, ``append`` with ``ignore_index``).  ``new``
+        marks another dataset (``use``, ``import``, ``collapse``): every observation gets a fresh key,
+        so an earlier e(sample) matches none.  ``keys`` gives the keys outright (``restore`` brings
+        back the observations ``preserve`` kept).
         """
-        import pandas as pd
-
         n_old, m = len(self._keys), len(data)
-        index = data.index
-        plain = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
         if keys is not None:
             keys = np.asarray(keys, dtype=np.int64).copy()
-        elif new or (plain and m < n_old):
+        elif new:
             keys = self._fresh(m)
-        elif plain:
-            keys = np.concatenate([self._keys, self._fresh(m - n_old)])
         else:
-            pos = np.asarray(index, dtype=np.int64)
+            pos = np.asarray(data.index, dtype=np.int64)
             known = (pos >= 0) & (pos < n_old)
             keys = np.empty(m, dtype=np.int64)
             keys[known] = self._keys[pos[known]]
