@@ -224,6 +224,37 @@ write_fixture("margins_hsb",
               "margins after regress and mixed (ML) of mathach on i.sector##c.ses, HSB: predictive margins, average marginal effects, at() and atmeans, delta-method SEs with gradients",
               hsb_info, list(reg_entry, mix_entry))
 
+# Full covariance of (sigma_u, beta) of a glmer fit with one scalar random intercept, from the
+# numerical Hessian (numDeriv) of its nAGQ = 7 deviance; rows and columns named sigma_u and
+# lme4's fixed-effect names.  Its beta block is checked against lme4's vcov by the callers.
+full_vcov <- function(fit, formula, data) {
+  devf <- glmer(formula, data = data, family = binomial, nAGQ = 7, devFunOnly = TRUE)
+  par_hat <- c(unname(getME(fit, "theta")), fixef(fit))   # lme4 order: theta, fixed effects
+  stopifnot(abs(devf(par_hat) + 2 * as.numeric(logLik(fit))) < 1e-6)
+  V <- 2 * solve(numDeriv::hessian(devf, par_hat))
+  dimnames(V) <- list(c("sigma_u", names(fixef(fit))), c("sigma_u", names(fixef(fit))))
+  V
+}
+
+# Gauss-Hermite rule (Golub-Welsch) for E f(Z), Z ~ N(0, 1), 64 nodes.
+gh_normal <- function(k) {
+  J <- matrix(0, k, k)
+  off <- sqrt(seq_len(k - 1) / 2)
+  J[cbind(1:(k - 1), 2:k)] <- off
+  J[cbind(2:k, 1:(k - 1))] <- off
+  e <- eigen(J, symmetric = TRUE)
+  list(z = e$values * sqrt(2), w = e$vectors[1, ]^2)
+}
+gh <- gh_normal(64)
+stopifnot(abs(sum(gh$w) - 1) < 1e-12, abs(sum(gh$w * gh$z^2) - 1) < 1e-10)
+
+# A GLMM margin: its row with the SE over beta alone (V_beta) and over (sigma_u, beta) (se_full).
+glmm_row <- function(label, est, g_sig, g_beta, V_beta, V_full) {
+  r <- margin_row(label, est, g_beta, V_beta, Inf)
+  se_full <- sqrt(drop(t(c(g_sig, g_beta)) %*% V_full %*% c(g_sig, g_beta)))
+  c(r, list(gradient_sigma_u = g_sig, se_full = se_full))
+}
+
 # ---------------------------------------------------------------------------------------------
 # Contraception: melogit use age i.urban || district:  (glmer, nAGQ = 7)
 # ---------------------------------------------------------------------------------------------
@@ -256,33 +287,12 @@ beta <- fixef(gm)[g_names_lme4]
 theta <- unname(getME(gm, "theta"))              # = sigma_u for a scalar random intercept
 V_beta <- as.matrix(vcov(gm))[g_names_lme4, g_names_lme4]
 
-# Full covariance of (sigma_u, beta) from the numerical Hessian (numDeriv) of the nAGQ = 7
-# deviance; its beta block is checked against lme4's vcov.
-devf <- glmer(use ~ age + urban + (1 | district), data = cc, family = binomial, nAGQ = 7,
-              devFunOnly = TRUE)
-par_hat <- c(theta, fixef(gm))                   # lme4 order: theta, (Intercept), age, urban1
-stopifnot(abs(devf(par_hat) + 2 * as.numeric(logLik(gm))) < 1e-6)
-H <- numDeriv::hessian(devf, par_hat)
-V_full_lme4 <- 2 * solve(H)
-dimnames(V_full_lme4) <- list(c("sigma_u", names(fixef(gm))), c("sigma_u", names(fixef(gm))))
-ord_full <- c("sigma_u", g_names_lme4)
-V_full <- V_full_lme4[ord_full, ord_full]
+V_full <- full_vcov(gm, use ~ age + urban + (1 | district), cc)[c("sigma_u", g_names_lme4),
+                                                                 c("sigma_u", g_names_lme4)]
 vcov_check <- max(abs(V_full[-1, -1] - V_beta)) / max(abs(V_beta))
 
 Xg <- cbind(cc$age, urban01, 1)                  # Stata order: age, 1.urban, _cons
 b <- unname(beta)
-
-# Gauss-Hermite rule (Golub-Welsch) for E f(Z), Z ~ N(0, 1), 64 nodes.
-gh_normal <- function(k) {
-  J <- matrix(0, k, k)
-  off <- sqrt(seq_len(k - 1) / 2)
-  J[cbind(1:(k - 1), 2:k)] <- off
-  J[cbind(2:k, 1:(k - 1))] <- off
-  e <- eigen(J, symmetric = TRUE)
-  list(z = e$values * sqrt(2), w = e$vectors[1, ]^2)
-}
-gh <- gh_normal(64)
-stopifnot(abs(sum(gh$w) - 1) < 1e-12, abs(sum(gh$w * gh$z^2) - 1) < 1e-10)
 
 urban_margins <- function(type) {
   rows <- list()
@@ -305,11 +315,7 @@ urban_margins <- function(type) {
     }
     ests[[k + 1]] <- list(est = est, g_beta = g_beta, g_sig = g_sig)
   }
-  mk <- function(label, est, g_beta, g_sig) {
-    r <- margin_row(label, est, g_beta, V_beta, Inf)
-    se_full <- sqrt(drop(t(c(g_sig, g_beta)) %*% V_full %*% c(g_sig, g_beta)))
-    c(r, list(gradient_sigma_u = g_sig, se_full = se_full))
-  }
+  mk <- function(label, est, g_beta, g_sig) glmm_row(label, est, g_sig, g_beta, V_beta, V_full)
   rows <- lapply(0:1, function(k) mk(sprintf("%d.urban", k), ests[[k + 1]]$est,
                                      ests[[k + 1]]$g_beta, ests[[k + 1]]$g_sig))
   dc <- mk("1.urban", ests[[2]]$est - ests[[1]]$est, ests[[2]]$g_beta - ests[[1]]$g_beta,
@@ -374,3 +380,79 @@ write_fixture("margins_contraception",
                    md5 = unname(tools::md5sum(contra_path)),
                    column_sums = lapply(read.csv(contra_path), sum)),
               list(glmm_entry))
+
+# ---------------------------------------------------------------------------------------------
+# HSB: melogit hi i.sector##c.ses || id:  with hi = mathach >= 13 (glmer, nAGQ = 7)
+# ---------------------------------------------------------------------------------------------
+# The three margins of the issue on the marginal mean (Stata's default after melogit,
+# predict(mu marginal): the random intercept integrated out, 64-node Gauss-Hermite).  Each margin is
+# a function f(sigma_u, beta) (beta in Stata order); its gradient is numDeriv's (Richardson), its
+# se_full sqrt(g' V_full g) over (sigma_u, beta).
+
+hsb$hi <- as.integer(hsb$mathach >= 13)
+hi_formula <- hi ~ sector * ses + (1 | id)
+gh_fit <- glmer(hi_formula, data = hsb, family = binomial, nAGQ = 7, control = gctrl)
+b_hi <- unname(fixef(gh_fit)[lme4_names])
+sig_hi <- unname(getME(gh_fit, "theta"))
+V_hi <- as.matrix(vcov(gh_fit))[lme4_names, lme4_names]
+V_hi_full <- full_vcov(gh_fit, hi_formula, hsb)[c("sigma_u", lme4_names), c("sigma_u", lme4_names)]
+hi_vcov_check <- max(abs(V_hi_full[-1, -1] - V_hi)) / max(abs(V_hi))
+
+# mean over the rows `sub` of E invlogit(x b + sigma z) (level = FALSE) or of its derivative with
+# respect to ses, (b_ses + b_int sector) E p(1 - p) (level = TRUE is the mean itself).
+marginal_mean <- function(par, sec, s, sub = rep(TRUE, n_hsb), slope = FALSE) {
+  sigma <- par[1]
+  beta <- par[-1]
+  eta <- drop(design(sec, s) %*% beta)[sub]
+  P <- plogis(outer(eta, sigma * gh$z, `+`))
+  if (!slope) return(mean(P %*% gh$w))
+  mean(drop((P * (1 - P)) %*% gh$w) * (beta[2] + beta[3] * sec[sub]))
+}
+par_hi <- c(sig_hi, b_hi)
+hi_row <- function(label, f) {
+  g <- numDeriv::grad(f, par_hi)
+  glmm_row(label, f(par_hi), g[1], g[-1], V_hi, V_hi_full)
+}
+hi_margins <- list(
+  sector = list(stata_cmd = "margins sector", rows = lapply(0:1, function(k)
+    hi_row(sprintf("%d.sector", k), function(p) marginal_mean(p, rep(k, n_hsb), ses)))),
+  dydx_ses_over_sector = list(stata_cmd = "margins, dydx(ses) over(sector)", rows = lapply(0:1,
+    function(k) hi_row(sprintf("%d.sector", k), function(p)
+      marginal_mean(p, sector01, ses, sector01 == k, slope = TRUE)))),
+  sector_at_ses = list(stata_cmd = "margins sector, at(ses=(-1 0 1))", rows = {
+    rows <- list()
+    for (a in seq_along(c(-1, 0, 1))) for (k in 0:1) {
+      rows[[length(rows) + 1]] <- hi_row(sprintf("%d._at#%d.sector", a, k), function(p)
+        marginal_mean(p, rep(k, n_hsb), rep(c(-1, 0, 1)[a], n_hsb)))
+    }
+    rows
+  })
+)
+# The slope by central differences of the mean in ses, as a check of the closed form.
+slope_check <- max(vapply(0:1, function(k) {
+  h <- 1e-5
+  sub <- sector01 == k
+  fd <- (marginal_mean(par_hi, sector01, ses + h, sub) -
+         marginal_mean(par_hi, sector01, ses - h, sub)) / (2 * h)
+  abs(fd - marginal_mean(par_hi, sector01, ses, sub, slope = TRUE))
+}, numeric(1)))
+stopifnot(slope_check < 1e-8, hi_vcov_check < 1e-4)
+cat(sprintf("melogit hsb: ll = %.6f, vcov check %.2e, slope check %.2e\n",
+            as.numeric(logLik(gh_fit)), hi_vcov_check, slope_check))
+
+write_fixture("margins_hsb_melogit",
+              "margins sector, margins, dydx(ses) over(sector) and margins sector, at(ses=(-1 0 1)) after melogit hi i.sector##c.ses || id: (hi = mathach >= 13; glmer nAGQ = 7): marginal predicted means (random intercept integrated out), delta-method SEs over (sigma_u, beta)",
+              hsb_info,
+              list(list(
+                name = "hsb_melogit",
+                estimation_cmd = "melogit hi i.sector##c.ses || id:",
+                generate = "gen byte hi = mathach >= 13",
+                r_call = "glmer(hi ~ sector * ses + (1 | id), family = binomial, nAGQ = 7)",
+                n = nobs(gh_fit), ll = as.numeric(logLik(gh_fit)),
+                lme4_warnings = I(as.character(gh_fit@optinfo$conv$lme4$messages)),
+                fixed = fixed_block(b_hi, V_hi), sigma_u = sig_hi, var_u = sig_hi^2,
+                vcov_full = list(names = I(c("sigma_u", stata_names)), matrix = unname(V_hi_full)),
+                vcov_beta_check_max_rel_diff = hi_vcov_check, slope_check_max_abs_diff = slope_check,
+                statistic = "z",
+                margins = lapply(hi_margins, function(m) list(stata_cmd = m$stata_cmd,
+                                                              margins = m$rows)))))

@@ -4,6 +4,9 @@
   (estimate, SE, statistic, p, CI, and the gradient over e(b), read from r(Jacobian)) — closed
   forms checked against emmeans.  regress is exact (1e-9 relative; dydx by central differences:
   1e-9); mixed carries the ML fit's agreement with lme4 (1e-6 relative).
+- ``margins_hsb_melogit.json``: the same three margins of the issue after ``melogit hi
+  i.sector##c.ses || id:`` (hi = mathach >= 13) on the marginal mean, gradients by numDeriv over
+  (σ_u, β); held to 2e-5 relative (our fit and glmer's agree to about 1e-6).
 - ``margins_contraception.json``: ``melogit use age i.urban || district:``.  The GLMM is not in
   hlmshell yet, so a stand-in random-intercept logit in the fitted-model protocol carries the
   fixture's estimates and covariance: its ``mu`` is the marginal mean (Stata's margins default
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 HSB = json.loads((FIXTURES / "margins_hsb.json").read_text())
 CONTRACEPTION = json.loads((FIXTURES / "margins_contraception.json").read_text())["models"][0]
+HSB_MELOGIT = json.loads((FIXTURES / "margins_hsb_melogit.json").read_text())["models"][0]
 
 
 def _session() -> tuple[Session, object]:
@@ -469,3 +473,42 @@ def test_at_statistics_are_summarize_s() -> None:
     expected = b["_cons"] + b["ses"] * at[:, 0] + b["meanses"] * at[:, 1]
     assert np.allclose(session.r.matrices["b"].values[0], expected, rtol=1e-12)
     assert "1._at: ses     =   .002 (median)\n       meanses =  -.317 (p25)" in buf.getvalue()
+
+
+def test_the_issue_s_margins_after_the_real_melogit_on_hsb() -> None:
+    """``margins sector``, ``margins, dydx(ses) over(sector)`` and ``margins sector,
+    at(ses=(-1 0 1))`` after ``melogit`` (mode-centred quadrature, as glmer's nAGQ = 7): the
+    marginal means and slopes, their SEs over all of e(b) (the fixture's ``se_full``), the
+    gradients over β and σ_u; then ``marginsplot`` draws the last of them."""
+    from hlmshell.results.graph import Points, Range
+
+    model = HSB_MELOGIT
+    session, buf = _session()
+    _run(session, "use data/hsb.dta", buf)
+    _run(session, model["generate"], buf)
+    _run(session, "quietly melogit hi i.sector##c.ses || id:, intmethod(mcaghermite)", buf)
+    assert session.e.scalars["ll"] == pytest.approx(model["ll"], abs=1e-3)
+    names = session.e.matrices["b"].colnames
+    columns = [names.index(f"hi:{n}") for n in model["fixed"]["names"]]
+    var_column = names.index("/:var(_cons[id])")
+    assert len(model["margins"]) == 3
+    for spec in model["margins"].values():
+        _run(session, spec["stata_cmd"], buf)
+        _check(session, spec["margins"], columns, 2e-5, se_key="se_full")
+        J = session.r.matrices["Jacobian"].values
+        for k, row in enumerate(spec["margins"]):            # d/dσ_u = d/dvar · 2σ_u
+            assert J[k, var_column] * 2 * model["sigma_u"] == pytest.approx(
+                row["gradient_sigma_u"], rel=1e-4)
+    _run(session, "marginsplot", buf)
+    table = session.r.matrices["table"].values                 # 1#0, 1#1, 2#0, ... (at outer)
+    plots = session.graphs["Graph"].panels[0].plots
+    lines = [p for p in plots if isinstance(p, Points)]
+    bars = [p for p in plots if isinstance(p, Range)]
+    assert [p.label for p in lines] == ["sector=0", "sector=1"]
+    for sector, (line, bar) in enumerate(zip(lines, bars)):
+        cols = [2 * a + sector for a in range(3)]
+        assert np.array_equal(line.x, [-1, 0, 1])
+        assert np.allclose(line.y, [model["margins"]["sector_at_ses"]["margins"][c]["estimate"]
+                                    for c in cols], rtol=2e-5)
+        assert np.array_equal(bar.y1, table[4, cols]) and np.array_equal(bar.y2, table[5, cols])
+    assert session.graphs["Graph"].panels[0].yaxis.title == "Marginal predicted mean"
