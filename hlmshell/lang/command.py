@@ -39,11 +39,27 @@ _PREFIXES = {
 }
 
 
+class CommandLineError(StataError):
+    """A line whose prefixes or command word cannot be read, with the prefixes read before the error
+    (``command``): ``capture (`` still captures, as in Stata."""
+
+    def __init__(self, err: StataError, command: Command) -> None:
+        super().__init__(err.message, err.rc)
+        self.command = command
+
+
 def parse_command(line: str) -> Command:
-    """Split prefixes (``quietly``, ``capture``, ``by varlist:``, ``bysort varlist:``) from a line."""
-    text = line.strip()
-    cmd = Command(name="", rest="", text=text)
-    rest = text
+    """Split prefixes (``quietly``, ``capture``, ``by varlist:``, ``bysort varlist:``) from a line;
+    a :class:`CommandLineError` when they or the command word cannot be read."""
+    cmd = Command(name="", rest="", text=line.strip())
+    try:
+        return _parse_command(cmd)
+    except StataError as err:
+        raise CommandLineError(err, cmd) from None
+
+
+def _parse_command(cmd: Command) -> Command:
+    rest = cmd.text
     while True:
         rest = rest.lstrip()
         m = _WORD.match(rest)

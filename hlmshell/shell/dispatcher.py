@@ -20,7 +20,7 @@ from typing import Any
 from hlmshell.commands.model_errors import stata_error
 from hlmshell.commands.session.macrofcn import SessionMacros
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.command import Command, check_version, parse_command
+from hlmshell.lang.command import Command, CommandLineError, check_version, parse_command
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.macros import expand
 from hlmshell.lang.varlist import ABBREVIATIONS
@@ -196,6 +196,12 @@ def _run(session: Session, line: str, block: Any, *, nested: bool) -> int:
     try:
         cmd = parse_command(expand_line(session, line))
     except StataError as err:
+        prefixes = err.command if isinstance(err, CommandLineError) else None
+        if prefixes is not None and prefixes.capture:     # ``capture (``: captured like any error
+            session.rc = err.rc
+            if prefixes.noisily:
+                session.out.error(err.message)
+            return 0
         if nested:
             raise Failed(err.message, err.rc) from None
         session.out.error(str(err))

@@ -167,13 +167,19 @@ def run_iteration(session: Session, block: Block) -> bool:
 @contextmanager
 def local_frame(session: Session, frame: Frame | None = None) -> Iterator[Frame]:
     """Run a do-file or program with its own local macros; its temporary variables, scalars,
-    matrices and files are dropped when it ends."""
-    outer = session.frame
+    matrices and files are dropped when it ends, and data it preserved are restored (Stata's
+    ``preserve``: "restored after program termination", a failure included)."""
+    outer, preserved = session.frame, session.preserved
     session.frame = frame if frame is not None else Frame()
     try:
         yield session.frame
     finally:
         inner, session.frame = session.frame, outer
+        if session.preserved is not None and session.preserved is not preserved:
+            from hlmshell.commands.data.datafiles import put_back
+
+            put_back(session)
+            session.preserved = None
         drop_temporaries(session, inner.temporaries)
 
 

@@ -229,13 +229,19 @@ def restore(session: Session, args: Args) -> None:
         raise syntax_error()
     if session.preserved is None:
         raise StataError("nothing to restore", 622)
-    contents, filename, changed, keys, sortedby, chars = session.preserved
     if not args.options["not"]:
-        # the same observations again, so an earlier e(sample) still finds them
-        session.set_data(contents.data, changed=changed, keys=keys)
-        session.var_labels, session.filename = dict(contents.var_labels), filename
-        session.label_sets, session.label_names = dict(contents.label_sets), dict(contents.label_names)
-        session.sortedby, session.chars = list(sortedby), dict(chars)
+        put_back(session)
     if not args.preserve:
         session.preserved = None
     return None
+
+
+def put_back(session: Session) -> None:
+    """The preserved data in memory again (``restore``, and a do-file or program that ends with
+    data it preserved)."""
+    contents, filename, changed, keys, sortedby, chars = session.preserved
+    # the same observations again, so an earlier e(sample) still finds them
+    session.set_data(contents.data, changed=changed, keys=keys)
+    session.var_labels, session.filename = dict(contents.var_labels), filename
+    session.label_sets, session.label_names = dict(contents.label_sets), dict(contents.label_names)
+    session.sortedby, session.chars = list(sortedby), dict(chars)
