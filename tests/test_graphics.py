@@ -377,7 +377,9 @@ def test_graph_bar_means_over_groups(hsb):
 def test_export_formats_sizes_and_errors(hsb, tmp_path):
     s, buf = hsb
     run(s, buf, "scatter mathach ses")
-    assert run(s, buf, "graph export a.png, width(400)") == "file a.png saved as PNG format\n"
+    # Stata names the file with its full path
+    assert run(s, buf, "graph export a.png, width(400)") == \
+        f"file {tmp_path / 'a.png'} saved as PNG format\n"
     assert png_size(tmp_path / "a.png") == (400, 240)
     run(s, buf, "graph export a.png, width(300) height(300)", rc=602)
     assert png_size(tmp_path / "a.png") == (400, 240)        # untouched
@@ -401,6 +403,9 @@ def test_save_use_drop_dir_and_combine(hsb, tmp_path):
     run(s, buf, "histogram mathach, name(h)")
     run(s, buf, "scatter mathach ses, name(sc)")
     assert run(s, buf, "graph save h hist") == "file hist.gph saved\n"
+    assert run(s, buf, "graph save h hist, replace") == "file hist.gph saved\n"
+    assert run(s, buf, "graph save h h2, replace") == "(file h2.gph not found)\nfile h2.gph saved\n"
+    (tmp_path / "h2.gph").unlink()
     run(s, buf, "graph drop h")
     assert list(s.graphs) == ["sc"]
     run(s, buf, "graph use hist")
@@ -438,8 +443,10 @@ def test_set_scheme_and_graphics(hsb):
     assert s.graphs["Graph"].scheme == "s2color"
     assert run(s, buf, "set scheme nosuch", rc=111) == "scheme nosuch not found\nr(111);\n"
     assert s.graph_scheme == "s1mono"
+    assert run(s, buf, "display c(scheme)") == "s1mono\n"
     run(s, buf, "set graphics off")
     assert s.graphics is False
+    assert run(s, buf, "display c(graphics)") == "off\n"
 
 
 def test_at_the_prompt_without_a_display_a_note_says_how_to_export(hsb, monkeypatch):
@@ -512,3 +519,24 @@ def test_value_labels_name_the_groups_and_panels(hsb):
     assert s.graphs["Graph"].panels[0].xaxis.tick_labels == ("Public", "Catholic")
     run(s, buf, "scatter mathach ses, by(sector)")
     assert [p.title for p in s.graphs["Graph"].panels] == ["Public", "Catholic"]
+
+
+def test_a_batch_run_never_opens_a_viewer(monkeypatch, tmp_path):
+    """With a display and a viewer on PATH, a do-file run keeps its graphs in memory only."""
+    import os
+
+    from hlmshell.shell.cli import main
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    opened = tmp_path / "opened.txt"
+    viewer = bin_dir / "xdg-open"
+    viewer.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
+    viewer.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DISPLAY", ":99")
+    do = tmp_path / "g.do"
+    do.write_text("use hsb\nset graphics on\nscatter mathach ses\ngraph export g.png\n")
+    monkeypatch.chdir(tmp_path)
+    assert main([str(do)]) == 0
+    assert png_size(tmp_path / "g.png") == (1125, 675) and not opened.exists()

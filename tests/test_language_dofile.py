@@ -291,7 +291,8 @@ def test_temporary_variables_and_files(run, hsb):
     centred = hsb["ses"] - hsb["ses"].mean()
     assert printed(text, "centred sd") == f"centred sd ={centred.std(ddof=1):10.6f}"
     assert printed(text, "copy has") == f"copy has {len(hsb)} observations"
-    saved = re.search(r"^file (\S+) saved", text, re.M).group(1)
+    # a tempfile has no .dta extension, so Stata says which format it holds
+    saved = re.search(r"^file (\S+) saved as \.dta format$", text, re.M).group(1)
     assert "St" in Path(saved).name and not Path(saved).exists()        # erased when the do-file ended
     assert not any(v.startswith("__") for v in session.variables)         # the tempvar went with it
     assert session.nobs == len(hsb)

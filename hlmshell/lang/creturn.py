@@ -28,6 +28,8 @@ def system_value(session: Any, name: str) -> float | str | None:
         "linesize": lambda: float(session.linesize or 80),
         "varabbrev": lambda: "on" if session.varabbrev else "off",
         "more": lambda: "off",
+        "scheme": lambda: session.graph_scheme,
+        "graphics": lambda: "on" if session.graphics else "off",
         "level": lambda: 95.0,
         "rc": lambda: float(session.rc),
         "pi": lambda: math.pi,

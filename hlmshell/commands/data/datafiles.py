@@ -96,7 +96,9 @@ def save(session: Session, args: Args) -> Text:
                            session.label_names, shown=shown)
     session.filename = str(path)
     session.changed = False
-    notes.append(f"file {shown} saved")
+    # Stata says which format a file of another extension holds (a tempfile, foo.xpt)
+    as_dta = " as .dta format" if path.suffix.lower() not in (".dta", ".parquet") else ""
+    notes.append(f"file {shown} saved{as_dta}")
     return Text("\n".join(notes))
 
 
@@ -123,6 +125,8 @@ def import_delimited(session: Session, args: Args) -> Text:
     _require_clear(session, args.clear)
     path, _ = datasets.find_input(session.cwd, name, ".csv")
     sep = None if delim is None else delim.replace("\\t", "\t").replace("tab", "\t")
+    if sep is not None and len(sep) != 1:       # one character (no asstring: not implemented)
+        raise StataError("delimiters() invalid", 198)
     return load_delimited(session, path, clear=True, delimiter=sep, header=names != "nonames",
                           asdouble=args.asdouble, case=case)
 
@@ -133,11 +137,12 @@ def load_delimited(session: Session, path: Path, *, clear: bool, delimiter: str 
     from hlmshell.data import files as datasets
 
     _require_clear(session, clear)
-    data = datasets.read_delimited(path, delimiter=delimiter, header=header, asdouble=asdouble,
-                                   case=case)
-    _install(session, Dataset(data), None, changed=True)
-    return Text(f"({data.shape[1]:,} var{'s' if data.shape[1] != 1 else ''}, "
-                f"{len(data):,} obs)")
+    contents, notes = datasets.read_delimited(path, delimiter=delimiter, header=header,
+                                              asdouble=asdouble, case=case)
+    _install(session, contents, None, changed=True)
+    data = contents.data
+    return Text("\n".join([*notes, f"({data.shape[1]:,} var{'s' if data.shape[1] != 1 else ''}, "
+                                    f"{len(data):,} obs)"]))
 
 
 def load_dta(session: Session, path: Path, *, clear: bool) -> None:

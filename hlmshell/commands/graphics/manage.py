@@ -80,7 +80,7 @@ def graph_export(session: Session, args: Args) -> Text:
 
     with replacing(target, filename) as handle:
         export(graph, handle, fmt, width=width, height=height)
-    return Text(f"file {filename} saved as {FORMATS[fmt]} format")
+    return Text(f"file {target} saved as {FORMATS[fmt]} format")     # Stata prints the full path
 
 
 def _gph(name: str) -> str:
@@ -93,7 +93,8 @@ def save_graph(session: Session, name: str | None, filename: str, replace: bool)
 
     filename = _gph(filename)
     target = _path(session, filename)
-    if target.exists() and not replace:
+    existed = target.exists()
+    if existed and not replace:
         raise StataError(f"file {filename} already exists", 602)
     if not target.parent.is_dir():
         raise StataError(f"file {filename} could not be opened", 603)
@@ -101,7 +102,8 @@ def save_graph(session: Session, name: str | None, filename: str, replace: bool)
     text = dumps(graph)
     with replacing(target, filename, binary=False) as handle:
         handle.write(text)
-    return Text(f"file {filename} saved")
+    notes = [f"(file {filename} not found)"] if replace and not existed else []
+    return Text("\n".join([*notes, f"file {filename} saved"]))
 
 
 @command("GRaph SAVE", "anything [, REPLACE]")
