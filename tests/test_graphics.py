@@ -474,9 +474,9 @@ def test_profile_graph_for_marginsplot():
     assert len(figure(g).legends[0].get_texts()) == 2
 
 
-def test_at_the_prompt_with_a_display_the_viewer_gets_the_picture(hsb, monkeypatch, tmp_path):
+def fake_viewer(monkeypatch, tmp_path):
+    """A display and an xdg-open on PATH that writes the file it was asked to show."""
     import os
-    import time
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -486,6 +486,13 @@ def test_at_the_prompt_with_a_display_the_viewer_gets_the_picture(hsb, monkeypat
     viewer.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DISPLAY", ":99")
+    return opened
+
+
+def test_at_the_prompt_with_a_display_the_viewer_gets_the_picture(hsb, monkeypatch, tmp_path):
+    import time
+
+    opened = fake_viewer(monkeypatch, tmp_path)
     s, buf = hsb
     s.interactive = True
     assert run(s, buf, "scatter mathach ses, name(shown)") == ""
@@ -523,18 +530,9 @@ def test_value_labels_name_the_groups_and_panels(hsb):
 
 def test_a_batch_run_never_opens_a_viewer(monkeypatch, tmp_path):
     """With a display and a viewer on PATH, a do-file run keeps its graphs in memory only."""
-    import os
-
     from hlmshell.shell.cli import main
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    opened = tmp_path / "opened.txt"
-    viewer = bin_dir / "xdg-open"
-    viewer.write_text(f"#!/bin/sh\necho \"$1\" > {opened}\n")
-    viewer.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("DISPLAY", ":99")
+    opened = fake_viewer(monkeypatch, tmp_path)
     do = tmp_path / "g.do"
     do.write_text("use hsb\nset graphics on\nscatter mathach ses\ngraph export g.png\n")
     monkeypatch.chdir(tmp_path)
