@@ -512,3 +512,31 @@ def test_the_issue_s_margins_after_the_real_melogit_on_hsb() -> None:
                                     for c in cols], rtol=2e-5)
         assert np.array_equal(bar.y1, table[4, cols]) and np.array_equal(bar.y2, table[5, cols])
     assert session.graphs["Graph"].panels[0].yaxis.title == "Marginal predicted mean"
+
+
+def test_after_dfmethod_margins_is_z_on_e_v_unless_df_is_given() -> None:
+    """Stata's small-sample inference after ``mixed, dfmethod()`` reaches test, lincom, contrast
+    and pwcompare (their ``small``); margins has no ``small`` and, mixed posting no e(df_r), reports
+    z on the unadjusted e(V).  ``df(#)`` asks for t(#), as [R] margins documents."""
+    from hlmshell.inference.distributions import normal_ppf, t_ppf
+
+    ddf = json.loads((FIXTURES / "ddf_sleepstudy.json").read_text())["models"]
+    model = next(m for m in ddf if m["name"] == "sleep_unbal_rslope")
+    session, buf = _session()
+    _run(session, "import delimited data/sleepstudy_unbal.csv", buf)
+    _run(session, "quietly " + model["stata_cmd_kroger"], buf)
+    b, V = np.array(model["fixed"]["estimates"]), np.array(model["fixed"]["vcov"])
+    G = np.array([[0.0, 1.0], [5.0, 1.0]])                        # (days, _cons) at 0 and 5
+    est, se = G @ b, np.sqrt(np.einsum("ij,jk,ik->i", G, V, G))
+    for option, crit in (("", normal_ppf(0.975)), (" df(15.5)", t_ppf(0.975, 15.5))):
+        start = len(buf.getvalue())
+        _run(session, "margins, at(days=(0 5))" + option, buf)
+        table = session.r.matrices["table"].values
+        np.testing.assert_allclose(table[0], est, rtol=1e-6)
+        np.testing.assert_allclose(table[1], se, rtol=1e-5)
+        np.testing.assert_allclose(table[4], est - crit * se, rtol=1e-6)
+        column = "      t    P>|t|" if option else "      z    P>|z|"
+        assert column in buf.getvalue()[start:]
+        assert session.r.scalars.get("df_r") == (15.5 if option else None)
+    assert run_line(session, "margins, df(0)") == 198
+    assert buf.getvalue().rstrip().endswith("df() must be positive\nr(198);")

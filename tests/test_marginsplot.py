@@ -78,3 +78,29 @@ def test_refusals(mixed) -> None:
     assert "recast(bar) not allowed" in mixed("marginsplot, recast(bar)", rc=198)
     assert "option by() not allowed" in mixed("marginsplot, by(sector)", rc=198)
     assert mixed.session.graphs == graphs
+
+
+def test_after_regress_the_plot_is_the_ols_margins() -> None:
+    """The issue's three margins after ``regress`` draw the closed-form margins of the
+    margins_hsb.json fixture (t intervals with e(df_r))."""
+    import json
+
+    fixture = json.loads((ROOT / "tests" / "fixtures" / "margins_hsb.json").read_text())
+    margins = next(m for m in fixture["models"] if m["name"] == "hsb_regress")["margins"]
+    run = runner(cwd=ROOT)
+    run("use data/hsb.dta")
+    run("quietly regress mathach i.sector##c.ses")
+    for key, x, labels in (("sector", [0, 1], [""]),
+                           ("dydx_ses_over_sector", [0, 1], [""]),
+                           ("sector_at_ses", [-1, 0, 1], ["sector=0", "sector=1"])):
+        rows = margins[key]["margins"]
+        run("quietly " + margins[key]["stata_cmd"])
+        run("marginsplot")
+        lines, bars = _plots(run, Points), _plots(run, Range)
+        assert [p.label for p in lines] == labels and len(bars) == len(labels)
+        for j, (line, bar) in enumerate(zip(lines, bars)):
+            picked = rows[j::len(lines)]                         # at outer, sector inner
+            assert np.array_equal(line.x, x)
+            assert np.allclose(line.y, [r["estimate"] for r in picked], rtol=1e-9)
+            assert np.allclose(bar.y1, [r["ci_lower"] for r in picked], rtol=1e-9)
+            assert np.allclose(bar.y2, [r["ci_upper"] for r in picked], rtol=1e-9)

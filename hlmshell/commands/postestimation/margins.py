@@ -44,7 +44,7 @@ from hlmshell.shell.session import Session
 
 SYNTAX = ("[varlist(fv default=none)] [if] [in] [, AT(asis repeat) ATMeans ASOBServed "
           "OVER(varlist) DYDX(string) EYEX(string) DYEX(string) EYDX(string) PRedict(string) "
-          "VCE(string) Level(cilevel) POST NOATLegend]")
+          "VCE(string) Level(cilevel) POST NOATLegend DF(real)]")
 TITLES = {(False, True): "Predictive margins", (False, False): "Adjusted predictions",
           (True, True): "Average marginal effects", (True, False): "Conditional marginal effects"}
 DERIVATIVE_TITLES = {"dydx": "dy/dx", "eyex": "ey/ex", "dyex": "dy/ex", "eydx": "ey/dx"}
@@ -59,6 +59,14 @@ class PostedMargins:
     df_resid: float | None
     kind: str = "margins"
     statistics: tuple = ()
+
+
+def checked_df(df: float | None) -> float | None:
+    """A typed ``df(#)`` (margins, nlcom, predictnl): t with # degrees of freedom; it must be
+    positive."""
+    if df is not None and df <= 0:
+        raise StataError("df() must be positive", 198)
+    return df
 
 
 def _statistic(model, text: str | None) -> tuple[Statistic, str]:
@@ -192,6 +200,7 @@ def margins(session: Session, args: Args) -> list:
     if e is not None and isinstance(e.model, PostedMargins) and not args.text.strip():
         return e.show(e, None)                     # ``margins`` alone replays posted margins
     e, model = _active_model(session)
+    checked_df(args.df)
     if args.vce and args.vce.strip().lower() != "delta":
         raise StataError(f"vcetype '{args.vce.strip()}' not allowed", 198)
     if args.atmeans and args.asobserved:
@@ -230,7 +239,9 @@ def margins(session: Session, args: Args) -> list:
     except NotDifferentiable:
         raise StataError("prediction is a function of possibly stochastic quantities other than "
                          "e(b)", 498) from None
-    df = model.df_resid
+    # t with e(df_r) (the model's residual df) or df(#), otherwise z: [R] margins.  After mixed,
+    # dfmethod()'s df are not used (Stata's margins has no small option); df(#) asks for t.
+    df = model.df_resid if args.df is None else args.df
     table, stats = _table(labelled, est.b, est.V, args.level, df, kind is not None)
     observed = any(not set(covariates.names) <= (item.margin.setting.fixed | (
         {item.margin.effect.var} if item.margin.effect and item.margin.effect.level is not None

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hlmshell.commands.postestimation.margins import PostedMargins
+from hlmshell.commands.postestimation.margins import PostedMargins, checked_df
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.inference.distributions import chi2_sf, f_sf, normal_ppf, t_ppf
 from hlmshell.inference.nonlinear import delta_variance, gradient
@@ -126,8 +126,7 @@ def _uses_variables(node: Any, variables: set[str]) -> str | None:
 def nlcom(session: Session, args: Args) -> list:
     """Point estimates, standard errors, tests and intervals of nonlinear combinations."""
     e = _active(session)
-    if args.df is not None and args.df <= 0:
-        raise StataError("df() must be positive", 198)
+    checked_df(args.df)
     equations = _equations(args.anything)
     b = e.matrices["b"].values.reshape(-1)
     V = e.matrices["V"].values
@@ -244,8 +243,7 @@ def predictnl(session: Session, args: Args) -> list:
             raise StataError(f"variable {name} already defined", 110)
     if len(set(names)) != len(names):
         raise StataError("variable names must be distinct", 198)
-    if args.df is not None and args.df <= 0:
-        raise StataError("df() must be positive", 198)
+    checked_df(args.df)
     rows = row_mask(session, args.if_, args.in_)
     text, preds = _predictions(args.exp, model, session.variables)
     data = session.data.loc[rows].reset_index(drop=True)
