@@ -105,7 +105,8 @@ def test_not_parquet_is_refused_and_data_kept(tmp_path):
 
 def test_import_delimited_types_columns_as_stata(tmp_path):
     """Whole numbers are byte/int/long, any blank or "." makes them float, spaces around numbers are
-    ignored, a literal nan or a date makes a string, repeated names get a suffix; tabs are found."""
+    ignored, a literal nan or a date makes a string, a repeated name is v# (# its column); tabs are
+    found."""
     (tmp_path / "t.csv").write_text(
         "a,b,c,c,d,e,f\n"
         "1,1.5,.,x, 2 ,nan,2020-01-01\n"
@@ -114,7 +115,7 @@ def test_import_delimited_types_columns_as_stata(tmp_path):
     s, _ = _session(tmp_path)
     assert run_line(s, "import delimited t.csv") == 0
     d = s.data
-    assert list(d.columns) == ["a", "b", "c", "c_1", "d", "e", "f"]
+    assert list(d.columns) == ["a", "b", "c", "v4", "d", "e", "f"]
     assert [storage_type(d[c]) for c in d] == ["long", "float", "float", "str1", "byte", "str3",
                                                "str10"]
     assert np.isnan(d["b"][2]) and np.isnan(d["c"][0]) and d["d"].tolist() == [2, 3, 4]

@@ -24,6 +24,7 @@ from hlmshell.data.dataset import Dataset
 from hlmshell.errors import StataError
 from hlmshell.lang.expr import MAX_DOUBLE
 from hlmshell.lang.scan import unquote
+from hlmshell.lang.varlist import RESERVED
 
 BUNDLED = Path(hlmshell.__file__).resolve().parent.parent / "data"
 NAME_MAX = 255                        # the longest file name (each part of a path), in bytes
@@ -196,12 +197,15 @@ def write_dta(data: pd.DataFrame, path: Path, labels: dict[str, str],
 
 # -- delimited text -------------------------------------------------------------------------------
 def read_delimited(path: Path, *, delimiter: str | None, header: bool,
-                   asdouble: bool, case: str = "lower") -> pd.DataFrame:
-    """A text file as Stata's ``import delimited`` stores it.
+                   asdouble: bool, case: str = "lower") -> tuple[Dataset, list[str]]:
+    """A text file as Stata's ``import delimited`` stores it, and notes on the names it changed.
 
-    Names are lower-cased (``case`` "preserve" or "upper" as Stata's ``case()``); whole-number columns become integers; other numeric columns are stored as
-    ``float`` (rounded to single precision, then held as float64) unless ``asdouble``; everything else
-    is a string.  The file is parsed by pyarrow's multithreaded CSV reader, which types the plainly
+    Names are lower-cased (``case`` "preserve" or "upper" as Stata's ``case()``); a header that is
+    no valid name, a reserved word (``_n``, ``in``, ``_cons``...) or a name an earlier column took
+    (after lower-casing or truncation to 32 characters) names its column ``v#`` (# its position)
+    and becomes its variable label.  Whole-number columns become integers (double beyond the long
+    range); other numeric columns are stored as ``float`` (rounded to single precision, then held
+    as float64) unless ``asdouble``; everything else is a string.  The file is parsed by pyarrow's multithreaded CSV reader, which types the plainly
     numeric columns itself (blank and ``.`` fields are missing); Stata's rules are then applied to
     the parsed columns, and any other column is read again as text and typed from its text.
     """
@@ -226,10 +230,7 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
                                    convert_options=convert)
     except (OSError, pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise StataError(f"file {path.name} could not be read", 603) from exc
-    if header:
-        names = [_clean_name(str(c), k, case) for k, c in enumerate(columns)]
-    else:
-        names = list(columns)
+    names, labels, notes = _variable_names(raw, case) if header else (list(columns), {}, [])
     out = {}
     for name, col in zip(names, columns):
         if col in text:
@@ -238,7 +239,7 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
         else:       # column by column, each freed from the table once stored
             out[name] = _stored_numbers(table.column(col), asdouble)
             table = table.drop_columns([col])
-    return pd.DataFrame(out, copy=False)
+    return Dataset(pd.DataFrame(out, copy=False), labels), notes
 
 
 def _delimiter(path: Path) -> str:
@@ -300,13 +301,14 @@ def _stored_numbers(column, asdouble: bool) -> np.ndarray:
     from pyarrow import compute as pc
 
     missing = column.null_count > 0
-    if not missing:
-        whole = pa.types.is_integer(column.type) or pc.all(pc.equal(column, pc.round(column))).as_py()
-        if whole:
-            bounds = pc.min_max(column)
-            dtype = smallest_int(np.array([bounds["min"].as_py(), bounds["max"].as_py()]))
-            if dtype is not None:
-                return column.to_numpy().astype(dtype)
+    whole = pa.types.is_integer(column.type) or pc.all(pc.equal(column, pc.round(column))).as_py()
+    if whole:
+        bounds = pc.min_max(column)
+        dtype = smallest_int(np.array([bounds["min"].as_py(), bounds["max"].as_py()]))
+        if dtype is not None and not missing:
+            return column.to_numpy().astype(dtype)
+        if dtype is None:           # beyond the long range: double, as Stata stores them
+            asdouble = True
     if not asdouble:
         column = pc.cast(pc.cast(column, pa.float32(), safe=False), pa.float64())
     return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
@@ -314,23 +316,42 @@ def _stored_numbers(column, asdouble: bool) -> np.ndarray:
 
 def _stored(values: np.ndarray, missing: bool, asdouble: bool) -> pd.Series:
     """Stata's storage for numbers: the smallest integer type when all are whole and none is
-    missing, else float (single precision) or, with ``asdouble``, double."""
+    missing, double for whole numbers beyond the long range, else float (single precision) or,
+    with ``asdouble``, double."""
     finite = values[~np.isnan(values)]
-    if not missing and np.all(finite == np.round(finite)):
+    if np.all(finite == np.round(finite)):
         dtype = smallest_int(finite)
-        if dtype is not None:
+        if dtype is not None and not missing:
             return pd.Series(values.astype(dtype))
+        asdouble = asdouble or dtype is None    # beyond the long range: double
     if asdouble:
         return pd.Series(values)
     return pd.Series(values.astype(np.float32).astype(np.float64))
 
 
-def _clean_name(name: str, k: int, case: str) -> str:
-    name = {"lower": name.lower(), "upper": name.upper()}.get(case, name)
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name.strip())[:32]
-    if not cleaned or cleaned[0].isdigit():
-        return f"v{k + 1}"
-    return cleaned
+def _variable_names(headers: list[str], case: str) -> tuple[list[str], dict[str, str], list[str]]:
+    """Each column's name, the variable labels of the columns named ``v#``, and a note for each."""
+    names: list[str] = []
+    labels: dict[str, str] = {}
+    notes: list[str] = []
+    for k, header in enumerate(headers):
+        name = {"lower": header.lower(), "upper": header.upper()}.get(case, header)
+        name = "".join(c if c.isalnum() or c == "_" else "_" for c in name.strip())[:32]
+        why = ("not a valid name" if not name or name[0].isdigit()
+               else "a reserved name" if name in RESERVED
+               else f"name {name} already used" if name in names else None)
+        if why is None:
+            names.append(name)
+            continue
+        stub = f"v{k + 1}"
+        name, n = stub, 1
+        while name in names:
+            n += 1
+            name = f"{stub}_{n}"
+        names.append(name)
+        labels[name] = header[:80]
+        notes.append(f"(column {k + 1}, {header}: {why}; named {name})")
+    return names, labels, notes
 
 
 def _typed(col: pd.Series, asdouble: bool) -> pd.Series:
