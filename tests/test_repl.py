@@ -17,7 +17,6 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import InMemoryHistory
 
 from hlmshell.lang.abbrev import Pattern
-from hlmshell.lang.declaration import parse_declaration
 from hlmshell.shell.output import capture_output
 from hlmshell.shell.registry import CommandSpec, Registry
 from hlmshell.shell.repl import CommandHistory, ShellCompleter, run_typed
@@ -211,7 +210,7 @@ def test_completion_follows_any_declaration(session, tmp_path):
     (tmp_path / "exam.csv").write_text("")
 
     def spec(name: str, decl: str, parent: str | None = None) -> CommandSpec:
-        return CommandSpec(Pattern.parse(name), parse_declaration(decl), lambda s, a: None,
+        return CommandSpec(Pattern.parse(name), decl, lambda s, a: None,
                            parent=parent)
 
     session.registry = Registry([
@@ -269,7 +268,7 @@ def test_ctrl_c_in_a_command_is_a_break(session):
     def slow(sess, args):
         raise KeyboardInterrupt
 
-    session.commands.add(CommandSpec(Pattern.parse("zzslow"), parse_declaration(""), slow))
+    session.commands.add(CommandSpec(Pattern.parse("zzslow"), "", slow))
     buf = session.out.console.file
     before = session.data.copy()
     assert run_typed(session, "zzslow") is None

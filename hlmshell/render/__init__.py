@@ -35,10 +35,17 @@ def _text(obj: Text) -> str:
 
 
 def render(obj: Any) -> str:
-    if not _RENDERERS or type(obj) not in _RENDERERS:
+    """The text of a result.  The renderer modules are imported when first needed: the one named
+    as the result's module (``results.shell`` → ``render.shell``) first, else all of them."""
+    kind = type(obj)
+    if kind not in _RENDERERS:
+        namesake = kind.__module__.rpartition(".")[2]
+        if any(info.name == namesake for info in pkgutil.iter_modules(__path__)):
+            importlib.import_module(f"{__name__}.{namesake}")
+    if kind not in _RENDERERS:
         for info in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{info.name}")
     try:
-        return _RENDERERS[type(obj)](obj)
+        return _RENDERERS[kind](obj)
     except KeyError:
-        raise TypeError(f"no renderer for {type(obj).__name__}") from None
+        raise TypeError(f"no renderer for {kind.__name__}") from None

@@ -14,8 +14,10 @@ refused under ``by`` (``mixed may not be combined with by r(190);``).
 
 A name of two words (``"ESTimates STOre"``) declares a subcommand of the first word's command;
 a command with subcommands says what an unknown one is (``subcommand_error``).  Declaring a command
-only records it; :meth:`Registry.standard` imports the command modules and builds the registry the
-shell uses.  Tests build their own :class:`Registry` from specs.
+only records it; :meth:`Registry.standard` builds the registry the shell uses, from the cached
+manifest of every declaration (:mod:`hlmshell.shell.manifest`) when it is current, so that a session
+starts without importing a command module until it runs one of its commands; else by importing the
+command modules.  Tests build their own :class:`Registry` from specs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable
 
 from hlmshell.errors import StataError
@@ -33,12 +36,36 @@ CommandFn = Callable[..., Any]
 BYABLE = (None, "recall", "onecall")
 
 
+class LazyFunction:
+    """A function named by its module and qualified name, imported when it is first used."""
+
+    __slots__ = ("module", "name", "_fn")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+        self._fn: Callable[..., Any] | None = None
+
+    def resolve(self) -> Callable[..., Any]:
+        if self._fn is None:
+            obj: Any = importlib.import_module(self.module)
+            for part in self.name.split("."):
+                obj = getattr(obj, part)
+            self._fn = obj
+        return self._fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __getattr__(self, attr: str) -> Any:      # attributes of the function (needs_subcommand)
+        return getattr(self.resolve(), attr)
+
+
 @dataclass
 class CommandSpec:
-    """One command (or subcommand) as declared."""
+    """One command (or subcommand) as declared; the declaration is parsed when first needed."""
 
     pattern: Pattern
-    declaration: Declaration
+    syntax: str
     fn: CommandFn | None
     summary: str = ""
     byable: str | None = None
@@ -50,6 +77,10 @@ class CommandSpec:
     otherwise: bool = False                     # text that is no subcommand goes to fn (matrix A = ...)
     requires: Callable[[Any], bool] | None = None   # a subcommand only for some results (estat icc)
     block: bool = False                         # takes the block its line opens (foreach ... {)
+
+    @cached_property
+    def declaration(self) -> Declaration:
+        return parse_declaration(self.syntax)
 
     @property
     def name(self) -> str:
@@ -111,7 +142,7 @@ def make_spec(name: str, syntax: str, fn: CommandFn, *, byable: str | None = Non
         raise ValueError(f"byable must be one of {BYABLE}")
     words = name.split()
     summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-    spec = CommandSpec(Pattern.parse(words[-1]), parse_declaration(syntax), fn, summary, byable,
+    spec = CommandSpec(Pattern.parse(words[-1]), syntax, fn, summary, byable,
                        aliases, parent=Pattern.parse(words[0]).name if len(words) > 1 else None,
                        requires=requires, otherwise=otherwise, block=block)
     if subcommand_error is not None:
@@ -122,9 +153,18 @@ def make_spec(name: str, syntax: str, fn: CommandFn, *, byable: str | None = Non
 def parent(name: str, *, subcommand_error: str, subcommand_rc: int = 198,
            summary: str = "") -> None:
     """Declare a command that is only its subcommands (``estat``): what an unknown one is."""
-    spec = CommandSpec(Pattern.parse(name), parse_declaration(""), None, summary)
+    spec = CommandSpec(Pattern.parse(name), "", None, summary)
     spec.subcommand_error, spec.subcommand_rc = subcommand_error, subcommand_rc
     _DECLARED.append(spec)
+
+
+def declared_specs() -> list[CommandSpec]:
+    """The specs every command module declares (importing them all)."""
+    import hlmshell.commands as package
+
+    for info in pkgutil.walk_packages(package.__path__, prefix="hlmshell.commands."):
+        importlib.import_module(info.name)
+    return list(_DECLARED)
 
 
 class Registry:
@@ -138,12 +178,15 @@ class Registry:
 
     @classmethod
     def standard(cls) -> "Registry":
-        """Every command hlmshell has (imports each command module once)."""
-        import hlmshell.commands as package
+        """Every command hlmshell has: from the manifest when it is current, else by importing each
+        command module once (and writing the manifest for the next start)."""
+        from hlmshell.shell import manifest
 
-        for info in pkgutil.walk_packages(package.__path__, prefix="hlmshell.commands."):
-            importlib.import_module(info.name)
-        return cls(list(_DECLARED))
+        specs = manifest.load()
+        if specs is None:
+            specs = declared_specs()
+            manifest.save(specs)
+        return cls(specs)
 
     def declare(self, name: str, syntax: str, fn: CommandFn, **options: Any) -> None:
         """Add a command to this registry only (what :func:`command` does for the standard one)."""
@@ -160,7 +203,7 @@ class Registry:
             return
         owner = self._commands.get(spec.parent)
         if owner is None or owner.name != spec.parent:
-            owner = CommandSpec(Pattern(spec.parent, len(spec.parent)), parse_declaration(""), None)
+            owner = CommandSpec(Pattern(spec.parent, len(spec.parent)), "", None)
             self._commands.add(owner.pattern, owner)
         owner.subcommands.add(spec.pattern, spec)
 

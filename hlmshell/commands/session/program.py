@@ -89,7 +89,7 @@ def _define(session: Session, args: Args, block: Block | None) -> None:
         invoke(session, session.programs[name], call.anything)
 
     run.__doc__ = f"Program {name} (defined in this session)."
-    spec = CommandSpec(Pattern(name, len(name)), parse_declaration("[anything(raw)]"), run,
+    spec = CommandSpec(Pattern(name, len(name)), "[anything(raw)]", run,
                        run.__doc__, byable)
     session.programs[name] = Program(name, body, klass, spec)
 
