@@ -56,7 +56,11 @@ class LazyFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.resolve()(*args, **kwargs)
 
-    def __getattr__(self, attr: str) -> Any:      # attributes of the function (needs_subcommand)
+    def __getattr__(self, attr: str) -> Any:
+        """The function's own attributes (``needs_subcommand``); not the protocols that copy or
+        pickle an object ask for, which must not import the module."""
+        if attr.startswith("__"):
+            raise AttributeError(attr)
         return getattr(self.resolve(), attr)
 
 
