@@ -26,9 +26,14 @@ def _wrap_title(title: str, width: int) -> list[str]:
 
 @renders(OneWayTable)
 def one_way(t: OneWayTable) -> str:
-    """Stata's one-way table; a long variable label wraps in the stub (``Repair`` / ``record 1978``)."""
+    """Stata's one-way table; a long variable label wraps in the stub (``Repair`` / ``record 1978``).
+
+    The stub is as wide as the longest text shown or the longest label the variable's value labels
+    hold, at least 11 (Stata's ``tab _merge`` of matches only is 23 wide: ``Nonmissing conflict
+    (5)``).
+    """
     total = sum(t.freqs)
-    width = max([10] + [len(v) for v in t.texts]) + 1
+    width = max([11, t.label_width] + [len(v) for v in t.texts])
     title = _wrap_title(t.title, width)
     rule = "-" * (width + 1) + "+" + "-" * 35
     lines = [""]

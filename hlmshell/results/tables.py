@@ -21,6 +21,7 @@ class OneWayTable:
     values: tuple[Any, ...]
     texts: tuple[str, ...]
     freqs: tuple[int, ...]
+    label_width: int = 0        # the longest label of the variable's value labels, used or not
 
 
 @dataclass(frozen=True)

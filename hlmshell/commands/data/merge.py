@@ -112,8 +112,17 @@ def merge(session: Session, args: Args) -> MergeReport | None:
     session.label_sets = {**contents.label_sets, **session.label_sets}
     session.label_names = {**session.label_names,
                            **{c: n for c, n in contents.label_names.items() if c in extra_new}}
+    if mergevar is not None:
+        # merge.ado labels its variable (whatever generate() names it) with the value label _merge
+        session.var_labels[mergevar] = "Matching result from merge"
+        session.label_sets["_merge"] = dict(MERGE_LABELS)
+        session.label_names[mergevar] = "_merge"
     session.sortedby = list(keys)
     return report if args.report else None
+
+
+MERGE_LABELS = {1.0: "Master only (1)", 2.0: "Using only (2)", 3.0: "Matched (3)",
+                4.0: "Missing updated (4)", 5.0: "Nonmissing conflict (5)"}
 
 
 def _restore_dtype(frame: pd.DataFrame, col: str, dtype: object) -> None:

@@ -108,8 +108,10 @@ def _one_way(session: Session, names: list[str], rows: np.ndarray, missing: bool
         raise StataError("too many values", 134)
     freqs = np.bincount(codes, minlength=len(distinct))
     session.r = Results(scalars={"N": float(len(codes)), "r": float(len(distinct))})
+    labels = {} if nolabel else session.label_sets.get(session.label_names.get(name, ""), {})
     return OneWayTable(_title(session, name), tuple(distinct),
-                       _texts(session, name, distinct, nolabel), tuple(int(f) for f in freqs))
+                       _texts(session, name, distinct, nolabel), tuple(int(f) for f in freqs),
+                       label_width=max(map(len, labels.values()), default=0))
 
 
 def _two_way(session: Session, names: list[str], rows: np.ndarray, args: Args) -> TwoWayTable:

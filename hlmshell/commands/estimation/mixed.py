@@ -101,6 +101,9 @@ def model_inputs(session: Session, depvar_spec: str, parts: list[REPart], if_: s
                  zip(parts, [p.level if p.level == "_all" else
                              varlist.resolve(variables, p.level) for p in parts])]
     re_vars = [v for eq in equations for v in (*eq.variables, *([eq.factor] if eq.factor else []))]
+    for name in dict.fromkeys(c.var for t in terms for c in t.comps if c.factor):
+        if session.is_string(name):
+            raise StataError(f"{name}: string variables may not be used as factor variables", 109)
     for name in re_vars + variables_of(terms) + list(extra):
         if session.is_string(name):
             raise StataError(f"string variables not allowed in varlist;\n{name} is a string variable",
