@@ -7,6 +7,9 @@
 - ``margins_hsb_melogit.json``: the same three margins of the issue after ``melogit hi
   i.sector##c.ses || id:`` (hi = mathach >= 13) on the marginal mean, gradients by numDeriv over
   (σ_u, β); held to 2e-5 relative (our fit and glmer's agree to about 1e-6).
+- ``margins_unconditional_iris.json``: ``margins, vce(unconditional)`` after ``regress`` on iris,
+  the numbers Stata printed (marginaleffects' Stata suite), checked there against the stacked
+  estimating-equations sandwich.
 - ``margins_contraception.json``: ``melogit use age i.urban || district:``.  The GLMM is not in
   hlmshell yet, so a stand-in random-intercept logit in the fitted-model protocol carries the
   fixture's estimates and covariance: its ``mu`` is the marginal mean (Stata's margins default
@@ -243,7 +246,9 @@ def test_margins_leaves_e_alone_and_post_replaces_it() -> None:
     ("margins, predict(fitted)", ("prediction is a function of possibly stochastic quantities "
                                   "other than e(b)"), 498),
     ("margins, predict(foo)", "option foo not allowed", 198),
-    ("margins, vce(unconditional)", "vcetype 'unconditional' not allowed", 198),
+    ("margins, vce(unconditional)", ("cannot compute vce(unconditional);\npredict after mixed "
+                                     "could not compute scores"), 322),
+    ("margins, vce(bootstrap)", "vcetype 'bootstrap' not allowed", 198),
     ("margins, dydx(ses) eyex(ses)", "options dydx() and eyex() may not be combined", 184),
     ("margins, eyex(sector)", "factor variables not allowed in eyex()", 198),
     ("margins sector, post level(101)", "level() must be between 10 and 99.99 inclusive", 198),
@@ -540,3 +545,29 @@ def test_after_dfmethod_margins_is_z_on_e_v_unless_df_is_given() -> None:
         assert session.r.scalars.get("df_r") == (15.5 if option else None)
     assert run_line(session, "margins, df(0)") == 198
     assert buf.getvalue().rstrip().endswith("df() must be positive\nr(198);")
+
+
+def test_unconditional_after_regress_matches_stata() -> None:
+    """Stata's linearization (margins' _linearize): covariates sampled, N / (N - k) scale; t with
+    e(df_r).  Stata differentiates numerically, so its SEs carry ~1e-8 noise."""
+    from hlmshell.inference.distributions import t_ppf
+
+    fixture = json.loads((FIXTURES / "margins_unconditional_iris.json").read_text())
+    session, buf = _session()
+    _run(session, "import delimited data/iris.csv, asdouble", buf)
+    _run(session, "quietly " + fixture["estimation_cmd"], buf)
+    crit = t_ppf(0.975, fixture["df_r"])
+    for spec in fixture["margins"].values():
+        start = len(buf.getvalue())
+        _run(session, spec["stata_cmd"], buf)
+        table = session.r.matrices["table"].values
+        est, se = np.array(spec["estimate"]), np.array(spec["se"])
+        np.testing.assert_allclose(table[0], est, rtol=1e-9)
+        np.testing.assert_allclose(table[1], se, rtol=1e-6)
+        np.testing.assert_allclose(table[4], est - crit * se, rtol=1e-6)
+        np.testing.assert_allclose(np.sqrt(np.diag(session.r.matrices["V"].values)), se, rtol=1e-6)
+        assert session.r.macros["vce"] == "unconditional"
+        assert session.r.scalars["df_r"] == fixture["df_r"]
+        title = "dy/dx" if "dydx" in spec["stata_cmd"] else "Margin"
+        assert (f"             |            Unconditional\n"
+                f"             |{title:>11}   std. err.      t    P>|t|" in buf.getvalue()[start:])

@@ -6,7 +6,10 @@ covariate means writing it into a copy of the data; factor variables at level pr
 (``atmeans``, ``(mean) i.x``) go in the copy's ``attrs`` for :meth:`Design.matrix`.  The model
 predicts on the copy (``predict``) and says how the prediction moves with e(b) (``jacobian``), so
 every margin comes with its gradient g over e(b), and Var = G V G' (the covariates taken as fixed:
-Stata's ``vce(delta)``).
+Stata's ``vce(delta)``).  ``vce(unconditional)`` treats the covariates as sampled too, by Stata's
+linearization (_marg_work's ``_linearize``): margin k over the rows S_k has on row i the score
+ψ_ik = 1[i ∈ S_k] (p_ik − m_k) / |S_k| + g_k' D s_i (D s_i: the row's influence on e(b)), and
+Var = N / (N − minus) Σ_i ψ_i ψ_i'.
 
 Marginal effects ([R] margins, *Methods and formulas*): for a continuous variable the derivative of
 each observation's prediction, by central differences (exact for predictions linear in the
@@ -24,7 +27,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-    from hlmshell.model.protocol import FittedModel
+    from hlmshell.model.protocol import FittedModel, Influence
 
 DERIVATIVES = ("dydx", "eyex", "dyex", "eydx")
 STEP = 1e-6        # relative step of the central differences
@@ -135,20 +138,21 @@ class _Evaluator:
         return np.asarray(self.model.predict(self.stat, frame)[0], dtype=float), J
 
 
-def _one(ev: _Evaluator, margin: Margin) -> tuple[float, np.ndarray]:
+def _one(ev: _Evaluator, margin: Margin) -> tuple[np.ndarray, np.ndarray]:
+    """The averaged quantity on each of the margin's rows, and the margin's gradient over e(b)."""
     rows = margin.rows
     effect = margin.effect
     if effect is None:
         p, J = ev(margin.setting)
-        return float(np.mean(p[rows])), J[rows].mean(axis=0)
+        return p[rows], J[rows].mean(axis=0)
     if effect.level is not None:
         p1, J1 = ev(margin.setting.with_value(effect.var, effect.level))
         p0, J0 = ev(margin.setting.with_value(effect.var, effect.base))
-        return float(np.mean((p1 - p0)[rows])), (J1 - J0)[rows].mean(axis=0)
+        return (p1 - p0)[rows], (J1 - J0)[rows].mean(axis=0)
     d, dJ = ev.derivative(margin.setting, effect.var, ev.step(effect.var, rows))
     d, dJ = d[rows], dJ[rows]
     if effect.kind == "dydx":
-        return float(np.mean(d)), dJ.mean(axis=0)
+        return d, dJ.mean(axis=0)
     p, J = ev(margin.setting)
     p, J = p[rows], J[rows]
     fixed = dict(margin.setting.values).get(effect.var)
@@ -162,17 +166,26 @@ def _one(ev: _Evaluator, margin: Margin) -> tuple[float, np.ndarray]:
             grad = dJ / p[:, None] - (d / p ** 2)[:, None] * J
             if effect.kind == "eyex":
                 value, grad = x * value, x[:, None] * grad
-    return float(np.mean(value)), grad.mean(axis=0)
+    return value, grad.mean(axis=0)
 
 
 def estimate(model: FittedModel, stat: str, data: pd.DataFrame, margins: list[Margin],
-             V: np.ndarray) -> Estimates:
-    """The margins of ``stat`` over ``data`` and their delta-method covariance (V is e(V))."""
+             V: np.ndarray, influence: Influence | None = None) -> Estimates:
+    """The margins of ``stat`` over ``data`` and their covariance: the delta method's with e(V)
+    (``V``), or with ``influence`` (the model's on ``data``, its estimation rows) the
+    unconditional one."""
     ev = _Evaluator(model, stat, data)
-    values, grads = [], []
+    rows_values, grads = [], []
     for margin in margins:
-        value, grad = _one(ev, margin)
-        values.append(value)
+        values, grad = _one(ev, margin)
+        rows_values.append(values)
         grads.append(grad)
+    b = np.array([float(np.mean(v)) for v in rows_values])
     G = np.array(grads).reshape(len(margins), V.shape[0])
-    return Estimates(np.array(values), G, G @ V @ G.T)
+    if influence is None:
+        return Estimates(b, G, G @ V @ G.T)
+    psi = influence.values @ G.T
+    for k, (margin, values) in enumerate(zip(margins, rows_values)):
+        psi[margin.rows, k] += (values - b[k]) / len(values)
+    n = len(psi)
+    return Estimates(b, G, n / (n - influence.minus) * (psi.T @ psi))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hlmshell.model.design import Design
-from hlmshell.model.protocol import Statistic
+from hlmshell.model.protocol import Influence, Statistic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -134,6 +134,15 @@ class RegressionModel:
         if stat == "stdp":
             return [np.sqrt(np.einsum("ij,jk,ik->i", X, self.fit.V, X))]
         return [data[self.depvar].to_numpy(dtype=float, na_value=np.nan) - xb]
+
+    def influence(self, data: "pd.DataFrame") -> Influence:
+        """(X'X)⁻¹ x_i e_i on every row (Stata's margins: e(V)/e(rmse)² times the score, the
+        residual, times x_i); the robust scale is N / (N - k)."""
+        X = self.design.matrix(data)
+        e = data[self.depvar].to_numpy(dtype=float) - X @ self.fit.beta
+        out = np.zeros((len(data), len(self.design.columns)))
+        out[:, self.design.estimable] = (X * e[:, None]) @ (self.fit.V / self.fit.rmse ** 2)
+        return Influence(out, len(self.fit.beta))
 
     def jacobian(self, stat: str, data: "pd.DataFrame") -> np.ndarray:
         if stat != "xb":

@@ -74,6 +74,24 @@ class FittedModel(Protocol):
         """d prediction / d coef on every row of ``data``: rows x len(coef)."""
 
 
+@dataclass(frozen=True)
+class Influence:
+    """Each estimation observation's influence on e(b), D s_i (D the model-based variance over
+    the score scale, s_i the observation's score: (X'X)⁻¹ x_i e_i after ``regress``), rows x
+    len(coef), and the ``minus`` of its robust scale N / (N - minus) (the number of coefficients
+    after ``regress``, 1 after ML).  ``margins, vce(unconditional)`` linearizes with it."""
+
+    values: np.ndarray
+    minus: int
+
+
+def influence(model: FittedModel, data: "pd.DataFrame") -> Influence | None:
+    """The model's :class:`Influence` on ``data`` (estimation rows), or None when it has no scores
+    (Stata's ``predict, scores``): a model offers them through an ``influence(data)`` method."""
+    method = getattr(model, "influence", None)
+    return None if method is None else method(data)
+
+
 def statistic(model: FittedModel, name: str) -> Statistic | None:
     return next((s for s in model.statistics if s.name == name), None)
 

@@ -4,8 +4,8 @@ The header: the title with ``Number of obs = N`` ending in column 78, ``Model VC
 ``mixed``, which posts no e(vce)), a blank line, the legends (``Expression:``, ``dy/dx wrt:``,
 ``Over:`` with their values in column 13, then the at() legend: ``At:`` for one row, ``1._at:``...
 for several, names padded to the longest, values (%9.0g) right-aligned to the widest, ``(mean)``
-after a statistic), a blank line, and the coefficient table with ``Delta-method`` over
-``std. err.``.
+after a statistic), a blank line, and the coefficient table with ``Delta-method`` (or
+``Unconditional``) centred over ``std. err.``.
 """
 
 from __future__ import annotations
@@ -67,11 +67,12 @@ def header_lines(h: MarginsHeader) -> list[str]:
 
 def table_lines(table: CoefTable, coef_title: str, t: bool, se_title: str = "Delta-method"
                 ) -> list[str]:
-    """A coefficient table whose header reads ``Delta-method`` / ``Margin   std. err.``."""
+    """A coefficient table whose header reads ``Delta-method`` / ``Margin   std. err.`` (the title
+    centred in the 12 columns over the standard error)."""
     lines = coef_table_lines(table)
     width = lines[2].index("+")
     stat = "      t    P>|t|" if t else "      z    P>|z|"
-    above = " " * width + "|" + " " * 12 + se_title
+    above = " " * width + "|" + " " * (12 + max(12 - len(se_title), 0) // 2) + se_title
     titles = " " * width + "|" + columns_title(f"{coef_title:>11}   std. err.{stat}", table.level, 45)
     return [lines[0], above, titles, *lines[2:]]
 
@@ -80,7 +81,7 @@ def table_lines(table: CoefTable, coef_title: str, t: bool, se_title: str = "Del
 def render_margins(out: MarginsOutput) -> str:
     h = out.header
     lines = header_lines(h)
-    lines += ["", *table_lines(out.table, h.derivatives or "Margin", out.t)]
+    lines += ["", *table_lines(out.table, h.derivatives or "Margin", out.t, out.vce_title)]
     if out.factor_note:
         lines.append(FACTOR_NOTE.format(h.derivatives))
     return "\n".join(lines)

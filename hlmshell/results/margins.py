@@ -41,13 +41,14 @@ class MarginsHeader:
 
 @dataclass(frozen=True)
 class MarginsOutput:
-    """``margins``' display: the header, the table (``Delta-method`` standard errors) and the note
-    on factor-level effects."""
+    """``margins``' display: the header, the table (``Delta-method`` or ``Unconditional`` standard
+    errors) and the note on factor-level effects."""
 
     header: MarginsHeader
     table: CoefTable
     t: bool = False                # t statistics (after regress) instead of z
     factor_note: bool = False
+    vce_title: str = "Delta-method"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from hlmshell.inference.wald import coef_stats
 from hlmshell.lang.atspec import parse_at
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
-from hlmshell.model.protocol import Statistic, margins_statistics
+from hlmshell.model.protocol import Statistic, influence, margins_statistics
 from hlmshell.results.estimation import CoefRow, CoefTable
 from hlmshell.results.margins import (
     MarginPoint,
@@ -49,6 +49,7 @@ TITLES = {(False, True): "Predictive margins", (False, False): "Adjusted predict
           (True, True): "Average marginal effects", (True, False): "Conditional marginal effects"}
 DERIVATIVE_TITLES = {"dydx": "dy/dx", "eyex": "ey/ex", "dyex": "dy/ex", "eydx": "ey/dx"}
 PROPER_VCE = ("conventional", "twostep", "unadjusted")
+VCE_TITLES = {"delta": "Delta-method", "unconditional": "Unconditional"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,14 @@ def _statistic(model, text: str | None) -> tuple[Statistic, str]:
     if words[0] in names and len(words) > 1:
         raise StataError(f"option {words[1]} not allowed", 198)
     raise StataError(f"option {words[0]} not allowed", 198)
+
+
+def _vce(text: str | None) -> str:
+    """``vce(delta)`` (the default) or ``vce(unconditional)``; any other vcetype is refused."""
+    typed = (text or "delta").strip()
+    if typed not in VCE_TITLES:
+        raise StataError(f"vcetype '{typed}' not allowed", 198)
+    return typed
 
 
 def _derivative(args: Args) -> tuple[str | None, str]:
@@ -136,7 +145,7 @@ def _table(labelled: list[Labelled], b: np.ndarray, V: np.ndarray, level: float,
 
 def _post_r(e: EResults, labelled: list[Labelled], est, level: float, df: float | None,
             header: MarginsHeader, stat_label: str, text: str, at_matrix: StataMatrix | None,
-            cmdline: str) -> Results:
+            cmdline: str, vce: str) -> Results:
     """r() as Stata's margins leaves it."""
     names = [item.colname for item in labelled]
     res = Results()
@@ -147,7 +156,7 @@ def _post_r(e: EResults, labelled: list[Labelled], est, level: float, df: float 
     res.macros.update({"cmd": "margins", "cmdline": cmdline, "est_cmd": e.cmd,
                        "title": header.title, "predict_label": stat_label,
                        "expression": f"predict({text})", "model_vce": header.model_vce.lower(),
-                       "vce": "delta"})
+                       "vce": vce})
     if header.derivatives:
         res.macros.update({"derivatives": header.derivatives, "xvars": " ".join(header.xvars)})
     if header.over:
@@ -201,8 +210,7 @@ def margins(session: Session, args: Args) -> list:
         return e.show(e, None)                     # ``margins`` alone replays posted margins
     e, model = _active_model(session)
     checked_df(args.df)
-    if args.vce and args.vce.strip().lower() != "delta":
-        raise StataError(f"vcetype '{args.vce.strip()}' not allowed", 198)
+    vce = _vce(args.vce)
     if args.atmeans and args.asobserved:
         raise StataError("options atmeans and asobserved may not be combined", 184)
     kind, spec = _derivative(args)
@@ -233,9 +241,15 @@ def margins(session: Session, args: Args) -> list:
     overs = over_groups(over_names, data)
     labelled = build(terms, ats, overs, over_names, derivs, kind,
                      lambda var, value: session.value_label(var, value) or level_text(value))
+    linearized = None
+    if vce == "unconditional":
+        linearized = influence(model, data)
+        if linearized is None:
+            raise StataError(f"cannot compute vce(unconditional);\npredict after {e.cmd} could "
+                             "not compute scores", 322)
     try:
         est = estimate(model, stat.name, data, [item.margin for item in labelled],
-                       e.matrices["V"].values)
+                       e.matrices["V"].values, linearized)
     except NotDifferentiable:
         raise StataError("prediction is a function of possibly stochastic quantities other than "
                          "e(b)", 498) from None
@@ -254,11 +268,12 @@ def margins(session: Session, args: Args) -> list:
         derivatives=DERIVATIVE_TITLES.get(kind or "", ""),
         xvars=tuple(x.name for x in derivs), over=tuple(over_names), at=shown_at)
     output = MarginsOutput(header, table, t=df is not None,
-                           factor_note=any(x.level is not None for x in derivs))
+                           factor_note=any(x.level is not None for x in derivs),
+                           vce_title=VCE_TITLES[vce])
     at_matrix = _at_matrix(ats, covariates) if (at_items or args.atmeans) else None
     cmdline = f"margins {args.text.strip()}".rstrip()
     res = _post_r(e, labelled, est, args.level, df, header, stat.label, typed, at_matrix,
-                  cmdline)
+                  cmdline, vce)
     session.margins = MarginsResult(
         points=tuple(MarginPoint(item.dims, float(est.b[k]), s[2], s[3], item.equation)
                      for k, (item, s) in enumerate(zip(labelled, stats))),
