@@ -253,3 +253,15 @@ def test_egen_cut_mode_and_new_functions_against_pandas(hsb):
     np.testing.assert_array_equal(hsb.session.data["rl"], d0["ses"].astype(np.float32))
     assert hsb("egen q = cut(ses)", rc=198).splitlines()[0] == \
         "one of at() or group() must be specified"
+
+
+@pytest.mark.parametrize("line", [
+    "collapse (mean) ses [aw=size], by(sector)", "tabstat ses [aweight = size]",
+    "tabulate sector [fw=size]", "summarize ses [iw=size] if ses > 0",
+    "egen m = mean(ses) [aw=size]", "regress mathach ses [pw=size]"])
+def test_weights_are_refused_not_ignored(hsb, line):
+    """No command weights observations yet: a weight is Stata's 'weights not allowed' r(101)."""
+    before = hsb.session.data.copy()
+    assert hsb(line, rc=101) == "weights not allowed\nr(101);\n"
+    pd.testing.assert_frame_equal(hsb.session.data, before)
+    assert hsb.session.e is None

@@ -291,11 +291,17 @@ class Args:
         return self.varlist[0]
 
 
+_WEIGHT = re.compile(r"\[\s*(?:fw|fweight|aw|aweight|pw|pweight|iw|iweight|weight)\s*=",
+                     re.IGNORECASE)
+
+
 def _parse(decl: Declaration, text: str, variables: list[str]) -> Args:
     raw = decl.element("anything")
     if raw is not None and raw.mod("raw") is not None:
         return Args(text=text, anything=text.strip())
     syn = parse_syntax(text, allow_exp=decl.element("=exp") is not None)
+    if any(_WEIGHT.search(part or "") for part in (syn.anything, syn.exp)):
+        raise StataError("weights not allowed", 101)      # no command here takes weights yet
     args = Args(text=text, exp=syn.exp, if_=syn.if_, in_=syn.in_, using=syn.using)
     for kind, value, message in (("if", syn.if_, "if not allowed"), ("in", syn.in_, "in range not allowed"),
                                  ("using", syn.using, "using not allowed")):
