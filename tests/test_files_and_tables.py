@@ -372,6 +372,10 @@ def test_describe_layout():
     assert out[8] == "id              str4    %9s"
     assert out[9] == "size            long    %12.0g"
     assert out[-1].rstrip() == "Sorted by:"
+    sh.run("sort size")
+    short = sh.run("describe, short").splitlines()          # the header and the sort order only
+    assert short[1:3] == out[1:3] and short[3] == out[3] and short[4:] == ["Sorted by: size"]
+    assert sh.s.r.scalars["N"] == 160 and sh.s.r.scalars["k"] == 7
 
 
 def test_list_box():

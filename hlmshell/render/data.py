@@ -77,11 +77,13 @@ def describe_table(d: DescribeTable) -> str:
     stamp = d.timestamp.strftime("%d %b %Y %H:%M").lstrip("0") if d.timestamp else ""
     lines = ["", f"Contains data from {d.filename}" if d.filename else "Contains data",
              f" Observations:{fmt_fc(d.nobs, 14)}",
-             f"    Variables:{fmt_fc(d.nvars, 14)}" + (" " * 18 + stamp if stamp else ""),
-             rule,
-             "Variable      Storage   Display    Value",
-             "    name         type    format    label      Variable label",
-             rule]
+             f"    Variables:{fmt_fc(d.nvars, 14)}" + (" " * 18 + stamp if stamp else "")]
+    if d.short:
+        return "\n".join([*lines, "Sorted by: " + " ".join(d.sortedby)])
+    lines += [rule,
+              "Variable      Storage   Display    Value",
+              "    name         type    format    label      Variable label",
+              rule]
     for r in d.rows:
         name = shorten(r.name, 15)
         lines.append(f"{name:<16}{r.storage:<8}{r.display:<11}{r.value_label:<11}{r.label}".rstrip())

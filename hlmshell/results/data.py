@@ -65,6 +65,7 @@ class DescribeTable:
     timestamp: datetime | None
     rows: list[DescribeRow]
     sortedby: list[str]
+    short: bool = False                 # describe, short: the header and the sort order only
 
 
 @dataclass

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from hlmshell.shell.session import Session
 
 
-@command("Describe", "[varlist]")
+@command("Describe", "[varlist] [, Short]")
 def describe(session: Session, args: Args) -> DescribeTable:
     """Describe the data in memory: observations, variables, storage types and labels."""
     from hlmshell.data import files as datasets
@@ -29,5 +29,5 @@ def describe(session: Session, args: Args) -> DescribeTable:
         stamp = datetime.fromtimestamp(Path(session.filename).stat().st_mtime)
     session.r = Results(scalars={"N": float(session.nobs), "k": float(len(session.variables)),
                                  "changed": float(session.changed)})
-    return DescribeTable(session.filename, session.nobs, len(session.variables), stamp, rows,
-                         list(session.sortedby))
+    return DescribeTable(session.filename, session.nobs, len(session.variables), stamp,
+                         [] if args.short else rows, list(session.sortedby), short=bool(args.short))
