@@ -333,3 +333,50 @@ def test_perfect_prediction_is_dropped_as_logit_does() -> None:
     assert session.e.scalars["N"] == 1934 - n_flag
     names = session.e.matrices["b"].colnames
     assert "use:o.flag" in names
+
+
+def test_gaussian_family_is_mixed_by_ml() -> None:
+    """meglm, family(gaussian): the linear mixed model by maximum likelihood (the integral is
+    exact), so its estimates are mixed, ml's; var(e.depvar) from ln σ.  The SEs of β come from the
+    full observed information (meglm's) rather than mixed's (X'V⁻¹X)⁻¹, which drops the β-θ cross
+    derivatives (zero only in expectation): 1e-4 apart here.  A variance at the boundary
+    (cbpp's herds) shows its upper limit as missing instead of failing."""
+    session, run = _shell("grouseticks")
+    run("gen lt = ln(ticks + 1)")
+    run("qui mixed lt i.year cheight || brood:, ml")
+    ref = session.e
+    ref_b = ref.matrices["b"].values.reshape(-1)
+    ref_se = np.sqrt(np.diag(ref.matrices["V"].values))
+    text = run("meglm lt i.year cheight || brood:, family(gaussian) nolog")
+    e = session.e
+    assert e.scalars["ll"] == pytest.approx(ref.scalars["ll"], abs=1e-7)
+    names = e.matrices["b"].colnames
+    b = e.matrices["b"].values.reshape(-1)
+    se = np.sqrt(np.diag(e.matrices["V"].values))
+    np.testing.assert_allclose(b[:5], ref_b[:5], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(se[:5], ref_se[:5], rtol=5e-4)
+    var = b[names.index("/:var(_cons[brood])")]
+    assert var == pytest.approx(math.exp(2 * ref_b[names.index("lt:_cons") + 1]), rel=1e-5)
+    sigma2 = math.exp(2 * ref_b[-1])
+    row = next(x for x in text.splitlines() if x.startswith("    var(e.lt)|"))
+    assert float(row.split("|")[1].split()[0]) == pytest.approx(sigma2, rel=1e-5)
+    session, run = _shell("cbpp")
+    text = run("meglm incidence i.period || herd:, family(gaussian) nolog")
+    row = next(x for x in text.splitlines() if "var(_cons)" in x)
+    assert row.split()[-2:] == ["0", "."]
+
+
+def test_iterate_and_tolerances_are_honoured() -> None:
+    """Stata's rule ([R] maximize): converged when the scaled gradient is below nrtolerance and
+    the last step changed the parameters by less than tolerance or the log likelihood by less
+    than ltolerance; iterate() caps the iterations."""
+    session, run = _shell("cbpp")
+    cmd = "melogit incidence i.period || herd:, binomial(size) intmethod(mcaghermite) nolog"
+    text = run(f"{cmd} iterate(3)")
+    assert "convergence not achieved" in text
+    assert session.e.scalars["converged"] == 0 and session.e.scalars["ic"] == 3
+    run(f"{cmd} tolerance(1e-300) ltolerance(1e-300) nrtolerance(1e-300) iterate(25)")
+    assert session.e.scalars["converged"] == 0 and session.e.scalars["ic"] == 25
+    run(f"qui {cmd}")
+    assert session.e.scalars["converged"] == 1
+    assert session.e.scalars["ll"] == pytest.approx(CBPP["cbpp_aghq7"]["ll"], abs=1e-6)

@@ -127,8 +127,9 @@ def _sections(model, display: MEDisplay) -> list[MESection]:
             lnv = math.log(par.value) if par.value > 0 else -math.inf
             with np.errstate(over="ignore"):
                 half = z * se / par.value if par.value > 0 else math.inf
-                lower = math.exp(lnv - half) if np.isfinite(half) else float("nan")
-                upper = math.exp(lnv + half) if np.isfinite(half) else float("nan")
+                # a variance collapsing to zero: the upper limit overflows to +inf (missing)
+                lower = float(np.exp(lnv - half)) if np.isfinite(half) else float("nan")
+                upper = float(np.exp(lnv + half)) if np.isfinite(half) else float("nan")
             row = CoefRow(par.label, par.value, se, None, None, lower, upper)
         else:
             st = coef_stats(par.value, se, level=display.level)

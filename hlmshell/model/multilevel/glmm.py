@@ -17,6 +17,8 @@ estimation metric (β, ln α, lns…, atr…), inverted as for the linear mixed 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +52,8 @@ MAX_NODES = 20_000          # quadrature node combinations per innermost group
 FIXED_POINT_TOL = 1e-9
 GRID = (0.1, 0.5, 1.0, 2.0)   # random-effects standard deviations tried as starting values
 WARM_START = 0.05          # largest change in η or Λ over which the last centring is reused
+HESSIAN_STEP = 0.002       # finite-difference steps of the exact Hessian, in standard errors
+DIFFERENCE_TOL = 1e-13     # the mean-variance fixed point at finite-difference points
 
 
 @dataclass
@@ -131,6 +135,7 @@ class _Problem:
         self.modes: list[np.ndarray] | None = None
         self.rules: list[LevelRule] | None = None
         self._rules_at: np.ndarray | None = None
+        self._centre: list[LevelRule] | None = None     # set while differencing
 
     # -- parameters ---------------------------------------------------------------------------
     def split(self, psi: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
@@ -172,11 +177,14 @@ class _Problem:
     def _mean_variance(self, eta0, lams, factors, anc, score) -> Integral:
         """The mean-variance rules at their fixed point: from the last ones when the parameters
         are close to theirs, else from the modes (a centring far off could settle on nodes that
-        miss the posterior)."""
+        miss the posterior).  While differencing, always from the centre's rules and to
+        ``DIFFERENCE_TOL``."""
         point = np.r_[eta0, np.concatenate([f.ravel() for f in factors]), anc]
-        rules = self.rules
-        if rules is not None and (self._rules_at is None or point.shape != self._rules_at.shape
-                                  or float(np.max(np.abs(point - self._rules_at))) > WARM_START):
+        rules, tol = self.rules, FIXED_POINT_TOL
+        if self._centre is not None:
+            rules, tol = self._centre, DIFFERENCE_TOL
+        elif rules is not None and (self._rules_at is None or point.shape != self._rules_at.shape
+                                    or float(np.max(np.abs(point - self._rules_at))) > WARM_START):
             rules = None
         if rules is None:
             modes = self.find_modes(eta0, lams, factors, anc)
@@ -188,10 +196,28 @@ class _Problem:
             new = moment_rules(self.re, res.moments())
             change = rule_change(rules, new)
             rules = new
-            if change < FIXED_POINT_TOL:
+            if change < tol:
                 break
-        self.rules, self._rules_at = rules, point
+        if self._centre is None:
+            self.rules, self._rules_at = rules, point
         return res
+
+    @contextmanager
+    def differencing(self, phi: np.ndarray, gslices: dict[int, slice]) -> Iterator[None]:
+        """Finite differences about φ: at the points nearby the mean-variance fixed point starts
+        from φ's own converged rules and runs to ``DIFFERENCE_TOL``.  The function differenced is
+        then deterministic and smooth; a fixed point warm-started from wherever the last
+        evaluation left it, or stopped after a few steps, is neither (on toenail's skewed
+        posteriors either costs 5% of a standard error, and a few steps move the optimum)."""
+        if self.method != "mvaghermite":
+            yield
+            return
+        self.loglik_gamma(phi, gslices)
+        self._centre = self.rules
+        try:
+            yield
+        finally:
+            self._centre = None
 
     def loglik(self, psi: np.ndarray) -> float:
         beta, anc, theta = self.split(psi)
@@ -254,7 +280,8 @@ class _Problem:
     def gradient_gamma(self, phi: np.ndarray, gslices: dict[int, slice]) -> np.ndarray:
         """dll/dφ: the analytic gradient through dθ/dγ when it is exact, else central differences."""
         if not self.exact_gradient:
-            return gradient(lambda v: self.loglik_gamma(v, gslices), phi)
+            with self.differencing(phi, gslices):
+                return gradient(lambda v: self.loglik_gamma(v, gslices), phi)
         k = self.p + int(self.has_anc)
         return self._rule_gradient_gamma(phi, gslices, k)
 
@@ -269,14 +296,14 @@ class _Problem:
             J[:, j] = (self.theta_of(up, gslices)[k:] - self.theta_of(dn, gslices)[k:]) / (2 * h)
         return J
 
-    def hessian_gamma(self, phi: np.ndarray, gslices: dict[int, slice], *, exact: bool = True
-                      ) -> np.ndarray:
+    def hessian_gamma(self, phi: np.ndarray, gslices: dict[int, slice], *, exact: bool = True,
+                      approx: np.ndarray | None = None) -> np.ndarray:
         """d²ll/dφ²: central differences of the analytic gradient (the exact Hessian when that
         gradient is exact; else, with ``exact=False``, a close approximation for Newton steps), or
-        of the log likelihood itself."""
-        with np.errstate(all="ignore"):
+        of the log likelihood itself, in steps scaled by ``approx`` (such an approximation)."""
+        with np.errstate(all="ignore"), self.differencing(phi, gslices):
             if exact and not self.exact_gradient:
-                return hessian(lambda v: self.loglik_gamma(v, gslices), phi, h=1e-3)
+                return self._likelihood_hessian(phi, gslices, approx)
             m = len(phi)
             H = np.empty((m, m))
             k = self.p + int(self.has_anc)
@@ -291,6 +318,22 @@ class _Problem:
                     H[:, j] = (self._rule_gradient_gamma(up, gslices, k)
                                - self._rule_gradient_gamma(dn, gslices, k)) / (2 * h)
         return 0.5 * (H + H.T)
+
+    def _likelihood_hessian(self, phi: np.ndarray, gslices: dict[int, slice],
+                            approx: np.ndarray | None) -> np.ndarray:
+        """Central differences of the log likelihood, each parameter stepped by a fraction of its
+        standard error as ``approx`` has it: steps that size neither drown in rounding nor feel
+        the function's higher derivatives, whatever the parameters' scales (age² beside ln σ)."""
+        base = 1e-3 * np.maximum(1.0, np.abs(phi))
+        steps = base
+        if approx is not None:
+            curvature = -np.diag(approx)
+            ok = np.isfinite(curvature) & (curvature > 0)
+            steps = np.where(ok, HESSIAN_STEP / np.sqrt(np.where(ok, curvature, 1.0)), base)
+            steps = np.minimum(steps, 50.0 * base)
+        H = hessian(lambda z: self.loglik_gamma(phi + steps * z, gslices), np.zeros_like(phi),
+                    h=1.0, richardson=False)
+        return H / np.outer(steps, steps)
 
     def _rule_gradient_gamma(self, phi: np.ndarray, gslices: dict[int, slice], k: int) -> np.ndarray:
         """The Fisher-identity gradient carried to φ (for approximate Hessians)."""
@@ -361,13 +404,14 @@ def _fit_glmm(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[Leve
     if start is None or not np.isfinite(best):
         raise ModelError("infeasible_start")
     prob.modes = prob.rules = None
-    psi, summary = _maximise(prob, start, maxiter, nrtolerance)
+    psi, summary = _maximise(prob, start, maxiter)
     beta, anc, theta = prob.split(psi)
     factors = prob.factors_theta(theta)
     Sigma = [F @ F.T for F in factors]
     names, gamma, gslices = gamma_parts(eqs, Sigma)
     k = p + int(prob.has_anc)
-    phi, H, summary = _polish(prob, np.r_[psi[:k], gamma], gslices, summary, maxiter, nrtolerance)
+    phi, H, summary = _polish(prob, np.r_[psi[:k], gamma], gslices, summary, maxiter,
+                              (tolerance, ltolerance, nrtolerance))
     psi = prob.theta_of(phi, gslices)
     beta, anc, theta = prob.split(psi)
     factors = prob.factors_theta(theta)
@@ -432,7 +476,7 @@ def marginal_loglik(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray],
         return prob.loglik(psi)
 
 
-def _maximise(prob: _Problem, start: np.ndarray, maxiter: int, nrtolerance: float
+def _maximise(prob: _Problem, start: np.ndarray, maxiter: int
               ) -> tuple[np.ndarray, OptimiserSummary]:
     """BFGS with the analytic gradient, from the best grid node."""
     from scipy import optimize
@@ -463,19 +507,25 @@ def _maximise(prob: _Problem, start: np.ndarray, maxiter: int, nrtolerance: floa
 
 
 def _polish(prob: _Problem, phi: np.ndarray, gslices: dict[int, slice],
-            summary: OptimiserSummary, maxiter: int, nrtolerance: float
+            summary: OptimiserSummary, maxiter: int, tolerances: tuple[float, float, float]
             ) -> tuple[np.ndarray, np.ndarray, OptimiserSummary]:
     """Newton steps in Stata's metric on the exact log likelihood (its gradient analytic or by
-    central differences) to the scaled-gradient tolerance; the Hessian there is the one V uses.
+    central differences) to Stata's criteria ([R] maximize): the scaled gradient below
+    ``nrtolerance`` and the last step having changed the parameters by less than ``tolerance`` or
+    the log likelihood by less than ``ltolerance`` (relative).  The Hessian there is the one V
+    uses.
 
     The steps start with the Hessian of the analytic gradient (exact for Laplace and non-adaptive
     quadrature, close for the adaptive rules); when two steps have not converged, the exact
     Hessian of the log likelihood takes over (quadratic convergence from there)."""
+    tolerance, ltolerance, nrtolerance = tolerances
     exact = prob.exact_gradient
     H = prob.hessian_gamma(phi, gslices, exact=exact)
     f = prob.loglik_gamma(phi, gslices)
     log, it = list(summary.log), summary.iterations
     converged = False
+    # the last iteration's change: BFGS's last step, until a Newton step is taken
+    small_step = len(log) >= 2 and abs(log[-1][1] - log[-2][1]) < ltolerance * max(1.0, abs(f))
     at = phi.copy()                       # where H was computed
     for step_no in range(50):
         if it >= maxiter or not np.all(np.isfinite(H)):
@@ -484,22 +534,24 @@ def _polish(prob: _Problem, phi: np.ndarray, gslices: dict[int, slice],
         if not np.all(np.isfinite(g)):
             break
         step, scaled = _newton_step(g, H)
-        if scaled < nrtolerance:
+        if scaled < nrtolerance and small_step:
             converged = True
             break
         if step_no >= 2 and not exact:
-            H, at, exact = prob.hessian_gamma(phi, gslices), phi.copy(), True
+            H, at, exact = prob.hessian_gamma(phi, gslices, approx=H), phi.copy(), True
             step, scaled = _newton_step(g, H)
         found = _halve(lambda v: prob.loglik_gamma(v, gslices), phi, step, f)
         if found is None:
             converged = scaled < np.sqrt(nrtolerance)
             break
+        small_step = (abs(found[1] - f) < ltolerance * max(1.0, abs(f))
+                      or float(np.max(np.abs(found[0] - phi))) < tolerance)
         phi, f = found
         it += 1
         log.append((it, f))
     moved = float(np.max(np.abs(phi - at))) > 1e-7 * max(1.0, float(np.max(np.abs(phi))))
     if moved or not exact:
-        H = prob.hessian_gamma(phi, gslices)
+        H = prob.hessian_gamma(phi, gslices, approx=H)
     return phi, H, OptimiserSummary(phi, f, summary.start, it, converged, log)
 
 
