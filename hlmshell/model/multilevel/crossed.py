@@ -38,6 +38,63 @@ from .threads import multithreaded
 
 MAX_TRAILING = 12_000   # effects of the terms after the first: a dense T of 12,000² is 1.15 GB
 THREADED = 2_000        # from this size on the dense steps use BLAS's threads (:mod:`.threads`)
+MAX_PAIRS = 10_000_000  # products kept by :class:`GramPattern` (~16 bytes each, ~0.2 GB at most)
+
+
+class GramPattern:
+    """Z₁'Z_t's weighted Gram matrices Σ_g (Z₁'Z_t)_g' W_g (Z₁'Z_t)_g on their fixed sparsity pattern.
+
+    Every evaluation of the likelihood needs C_c'C_c = D'(Σ_g ZC_g'W_g ZC_g)D (W_g = λ₁M₁_g⁻¹λ₁') and
+    its gradient the contraction of the same sums with Σ.  As sparse products (scipy's csr_matmat)
+    they cost a symbolic and a numeric pass each time; here the products ZC[g·Q+a, j]·ZC[g·Q+b, k]
+    of every group's pairs of stored entries are formed once, as a sparse matrix P from the
+    (g, a, b) weights to the distinct (j, k) cells, so that the Gram matrix is ``P @ vec(W)`` and
+    its contraction with a symmetric S is ``P.T @ S[j, k]`` — one sparse matrix-vector product
+    each (MixedModels.jl's ``rankUpdate!`` exploits the same fixed pattern).  InstEval-shaped data
+    have 3.8e6 such products; a design with more than :data:`MAX_PAIRS` uses the sparse products.
+    """
+
+    def __init__(self, ZC, zc_rows: np.ndarray, G: int, Q: int) -> None:
+        from scipy import sparse
+
+        R = ZC.shape[1]
+        group = zc_rows // Q                           # each stored entry's group
+        first = np.searchsorted(group, np.arange(G))   # entries are in row order, so by group
+        size = np.bincount(group, minlength=G)[group]  # entries of the entry's group
+        left = np.repeat(np.arange(ZC.nnz), size)
+        offset = np.arange(left.size) - np.repeat(np.cumsum(size) - size, size)
+        right = np.repeat(first[group], size) + offset
+        key = ZC.indices[left].astype(np.int64) * R + ZC.indices[right]
+        if R * R <= 30_000_000:                        # distinct cells by marking, without a sort
+            rank = np.zeros(R * R, dtype=np.int64)
+            rank[key] = 1
+            cells = np.flatnonzero(rank)
+            rank[cells] = np.arange(cells.size)
+            cell = rank[key]
+        else:
+            cells, cell = np.unique(key, return_inverse=True)
+        weight = group[left] * Q * Q + (zc_rows[left] % Q) * Q + zc_rows[right] % Q
+        self.P = sparse.csr_matrix((ZC.data[left] * ZC.data[right], (cell, weight)),
+                                   shape=(cells.size, G * Q * Q))
+        self.rows, self.cols = cells // R, cells % R
+        self.R, self.G, self.Q = R, G, Q
+
+    @staticmethod
+    def size(ZC, zc_rows: np.ndarray, Q: int) -> int:
+        """The number of products the pattern would hold."""
+        per_group = np.bincount(zc_rows // Q)
+        return int(per_group @ per_group)
+
+    def gram(self, W: np.ndarray) -> np.ndarray:
+        """Σ_g ZC_g'W_g ZC_g (R × R, dense) for the (G, Q, Q) weights W."""
+        out = np.zeros((self.R, self.R))
+        out[self.rows, self.cols] = self.P @ W.reshape(-1)
+        return out
+
+    def contract(self, cells: np.ndarray) -> np.ndarray:
+        """H_g = ZC_g S ZC_g' (G, Q, Q) for a symmetric S given at the pattern's cells
+        (``S[rows, cols]``)."""
+        return (self.P.T @ cells).reshape(self.G, self.Q, self.Q)
 
 
 @dataclass
@@ -56,6 +113,7 @@ class CrossedLayout:
     Ztt: np.ndarray                  # (R, R): Z_t'Z_t
     ZtXY: np.ndarray                 # (R, p + 1): Z_t'[X y]
     XytXy: np.ndarray
+    pattern: GramPattern | None      # None: more products than MAX_PAIRS (sparse products instead)
 
 
 @dataclass
@@ -136,9 +194,12 @@ def build_crossed(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo], eq_leve
     XY = np.column_stack([X, y])
     ZtT = Zt.T.tocsr()
     ZC = (Z1.T @ Zt).tocsr()
-    return CrossedLayout(n, p, [g[0] for g in groups], terms, first, starts, R, ZC,
-                         np.repeat(np.arange(ZC.shape[0]), np.diff(ZC.indptr)),
-                         (ZtT @ Zt).toarray(), np.asarray(ZtT @ XY), first.XytXy)
+    zc_rows = np.repeat(np.arange(ZC.shape[0]), np.diff(ZC.indptr))
+    G1, Q1 = terms[0].n_groups, terms[0].Q
+    pattern = GramPattern(ZC, zc_rows, G1, Q1) if R and \
+        GramPattern.size(ZC, zc_rows, Q1) <= MAX_PAIRS else None
+    return CrossedLayout(n, p, [g[0] for g in groups], terms, first, starts, R, ZC, zc_rows,
+                         (ZtT @ Zt).toarray(), np.asarray(ZtT @ XY), first.XytXy, pattern)
 
 
 def _term_lambda(term: EffectLevel, factors: list[np.ndarray]) -> np.ndarray:
@@ -194,8 +255,16 @@ def crossed_core(cl: CrossedLayout, factors: list[np.ndarray]) -> CrossedCore | 
     else:
         T = np.asarray(D.T @ np.asarray(D.T @ cl.Ztt).T).T
         Txy = np.asarray(D.T @ cl.ZtXY) - np.asarray(Cc.T @ flat)
-    T += np.eye(cl.R)
-    T -= (Cc.T @ Cc).toarray()
+    T[np.diag_indices(cl.R)] += 1.0
+    if cl.pattern is not None:
+        B = Linv1 @ lam1.T                       # C_c,g = B_g ZC_g D
+        gram = cl.pattern.gram(np.einsum("gab,gac->gbc", B, B))
+        if scalar:
+            T -= d[:, None] * gram * d[None, :]
+        else:
+            T -= np.asarray(D.T @ np.asarray(D.T @ gram).T).T
+    else:
+        T -= (Cc.T @ Cc).toarray()
     try:
         with _dense(cl.R):
             LT = np.linalg.cholesky(T)
@@ -275,6 +344,18 @@ def crossed_posterior(cl: CrossedLayout, c: CrossedCore, full: bool,
                 extra[:, a, b] += np.asarray(Kc[rows[b]].multiply(E[rows[a]]).sum(axis=1)).ravel()
         cov1 = base + extra
         out = [TermPosterior(u1, cov1, cov1.sum(axis=0))]
+    elif cl.pattern is not None:                 # Σ_g K_c,g Σ K_c,g' with K_c,g = V_g ZC_g D
+        total = base.sum(axis=0) + extra.sum(axis=0)
+        V = np.einsum("gqk,gqa,ba->gkb", Linv1, Linv1, c.lams[0])      # M₁_g⁻¹λ₁'
+        rows, cols = cl.pattern.rows, cl.pattern.cols
+        if all(t.Q == 1 for t in cl.terms[1:]):     # D Σ D' at the cells, D diagonal
+            d = c.D.diagonal()
+            cells = S.at(rows, cols) * d[rows] * d[cols]
+        else:
+            cells = np.asarray(c.D @ np.asarray(c.D @ S.dense()).T)[rows, cols]
+        H = cl.pattern.contract(cells)
+        total += np.einsum("gac,gce,gbe->ab", V, H, V)
+        out = [TermPosterior(u1, None, total)]
     else:
         total = base.sum(axis=0) + extra.sum(axis=0)
         for a in range(Q):
