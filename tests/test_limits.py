@@ -225,3 +225,64 @@ def test_the_good_file_still_loads(files):
     run = runner(cwd=files)
     run("use ok")
     assert run.session.data["y"].tolist() == [3.0, 4.0]
+
+
+# -- options that need a number in range ------------------------------------------------------------
+@pytest.mark.parametrize("line, option", [
+    ("mixed mathach ses || id:, level(nan)", "level"), ("lincom ses, level(nan)", "level"),
+    ("nlcom _b[ses], df(nan)", "df"), ("estat ic, df(nan)", "df"),
+    ("mixed mathach ses || id:, tolerance(inf)", "tolerance"),
+    ("mixed mathach ses || id:, tolerance(1)", "tolerance"),
+    ("mixed mathach ses || id:, tolerance(0)", "tolerance"),
+    ("mixed mathach ses || id:, ltolerance(nan)", "ltolerance")])
+def test_options_out_of_range(fitted, line, option):
+    _fails(fitted, line, 198, f"option {option}() incorrectly specified")
+
+
+def test_test_has_no_df_option(fitted):
+    _fails(fitted, "test ses=0, df(nan)", 198, "option df() not allowed")
+
+
+def test_a_crossed_effect_of_a_continuous_variable_takes_linear_time(fitted):
+    start = time.perf_counter()
+    fitted("quietly mixed mathach ses || _all: R.mathach")
+    assert time.perf_counter() - start < 10
+    assert fitted.session.e.scalars["N"] == 7185
+
+
+# -- found by tests/test_fuzz.py --------------------------------------------------------------------
+def test_unclosed_macro_quotes_take_linear_time(run):
+    start = time.perf_counter()
+    assert run('di "' + "m`" * 60 + '"') == "m`" * 60 + "\n"
+    assert time.perf_counter() - start < 1
+    run("local a 1")
+    assert run('di "`x `a\' `b"') == "`x 1 `b\n"
+
+
+@pytest.mark.parametrize("line", ['di round("a")', 'di round(1,"a")'])
+def test_round_of_a_string(run, line):
+    _fails(run, line, 109, "type mismatch")
+
+
+def test_do_of_the_root_folder(run):
+    _fails(run, "do /", 601, "file /.do not found")
+
+
+def test_binomial_trials_that_are_infinite(fitted):
+    _fails(fitted, "melogit minority ses || id:, binomial(1e309)", 198, "binomial(1e309) invalid")
+
+
+def test_ereturn_post_of_a_string_sample_marker():
+    run = runner(data=pd.DataFrame({"s": ["a", "b"]}))
+    run("matrix b = (1)")
+    _fails(run, "ereturn post b, esample(s)", 109, "type mismatch")
+
+
+def test_estat_wcorrelation_with_a_string_group_variable():
+    rng = np.random.default_rng(1)
+    run = runner(data=pd.DataFrame({"id": np.repeat(["a", "b", "c", "d"], 3),
+                                    "y": rng.normal(size=12), "x": rng.normal(size=12)}))
+    run("quietly mixed y x || id:")
+    out = run("estat wcorrelation")
+    assert "id = a" in out
+    _fails(run, "estat wcorrelation, at(id=1)", 109, "type mismatch")

@@ -590,6 +590,7 @@ def _nargs(name: str, args: list, lo: int, hi: int | None = None) -> None:
 
 
 def _round(x: Value, y: Value = 1.0) -> Value:
+    x, y = _num(x), _num(y)
     with np.errstate(all="ignore"):
         r = np.where(np.equal(y, 0), x, np.multiply(np.floor(np.divide(x, y) + 0.5), y))
     return _clean(r) if _is_vec(r) else _clean(float(r))

@@ -99,8 +99,8 @@ def _reference(text: str, i: int, source: Source, depth: int) -> tuple[str, int]
     """The value of the reference opened by a `` ` `` just before ``text[i]``, and where it ends.
     Without a closing ``'`` the quote stays as typed."""
     inner, end, closed = _scan(text, i, source, depth, inside=True)
-    if not closed:
-        return "`", i
+    if not closed:      # the rest, scanned already (no rescan: linear in the backticks)
+        return "`" + inner, end
     return _meaning(inner, source, depth), end
 
 

@@ -229,7 +229,7 @@ def resolve_dofile(session: Session, name: str) -> Path:
     if not name:
         raise StataError("invalid file specification", 198)
     path = user_path(session.cwd, name)
-    if not path.suffix:
+    if not path.suffix and path.name:       # (``/`` has no name to add .do to)
         path = path.with_suffix(".do")
     if not path.is_file():
         raise StataError(f"file {name if Path(name).suffix else name + '.do'} not found", 601)

@@ -42,7 +42,7 @@ def _trials(session: Session, spec: MESpec) -> tuple[str | float | None, tuple[s
     except ValueError:
         name = varlist.resolve(session.variables, spec.binomial)
         return name, (name,)
-    if n < 1 or n != int(n):
+    if not n >= 1 or n == float("inf") or n != int(n):
         raise StataError(f"binomial({spec.binomial}) invalid", 198)
     return n, ()
 

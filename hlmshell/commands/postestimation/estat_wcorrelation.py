@@ -41,13 +41,16 @@ def _cluster(session: Session, args: Args, levels: list[str], rows: np.ndarray
         if not named:
             return rows, "all the data"
         first = int(np.flatnonzero(rows)[0])
-        wanted = [(v, float(data[v].iloc[first])) for v in named]
+        wanted = [(v, data[v].iloc[first]) for v in named]
     chosen = rows.copy()
     for var, value in wanted:
-        chosen &= data[var].to_numpy(dtype=float) == value
+        if isinstance(value, str) != session.is_string(var):      # at(id=1) of a string id
+            raise StataError("type mismatch", 109)
+        chosen &= data[var].to_numpy() == value
     if not chosen.any():
         raise StataError("no observations", 2000)
-    return chosen, " and ".join(f"{v} = {fmt_num(x, '%9.0g').strip()}" for v, x in wanted)
+    return chosen, " and ".join(f"{v} = {x if isinstance(x, str) else fmt_num(x, '%9.0g').strip()}"
+                                for v, x in wanted)
 
 
 @command("estat WCORrelation", "[, AT(string) ALL COVariance FORmat(string)]",

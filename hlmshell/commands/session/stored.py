@@ -157,6 +157,8 @@ def ereturn_post(session: Session, args: Args) -> None:
         e.macros["depvar"] = args.depname
     e.macros["properties"] = args.properties or " ".join(matrices)
     if args.esample:
+        if session.is_string(args.esample):
+            raise StataError("type mismatch", 109)
         mask = session.data[args.esample].to_numpy(dtype=float)
         e.sample = session.sample_keys(np.nan_to_num(mask) != 0)
         session.set_data(session.data.drop(columns=[args.esample]), changed=session.changed)
