@@ -101,6 +101,23 @@ def test_exposure_is_an_offset_of_its_log() -> None:
     np.testing.assert_allclose(d.n, np.exp(d.xb), rtol=1e-6)
 
 
+def test_offset_and_exposure_rows_as_stata_prints_them() -> None:
+    """Below _cons, the variable that enters with coefficient 1: ``lnt |  1  (offset)``,
+    ``ln(t) |  1  (exposure)``, left as 1 in an IRR table; the same after mepoisson."""
+    session, run = _shell("grouseticks")
+    run("gen t = 1 + mod(_n, 3)")
+    run("gen double lnt = ln(t)")
+    text = run("poisson ticks cheight, offset(lnt) nolog")
+    assert "         lnt |          1  (offset)" in text.splitlines()
+    text = run("poisson ticks cheight, exposure(t) irr nolog")
+    lines = text.splitlines()
+    assert lines[lines.index("       ln(t) |          1  (exposure)") + 1] == "-" * 78
+    text = run("mepoisson ticks cheight, exposure(t) || brood:, irr intmethod(laplace) nolog")
+    lines = text.splitlines()
+    row = lines.index("       ln(t) |          1  (exposure)")
+    assert lines[row - 1].startswith("       _cons |") and lines[row + 1].startswith("-------------+")
+
+
 def test_bad_input() -> None:
     session, run = _shell("contraception")
     run("gen zero = 0")

@@ -82,8 +82,8 @@ def row_width(rows) -> int:
 
 
 def _numbers(row: CoefRow) -> str:
-    if row.status:
-        return fmt_g(0.0, 11) + f"  ({row.status})"
+    if row.status:      # omitted, base, empty: 0; an offset or exposure: its coefficient 1
+        return fmt_g(row.coef if row.status in ("offset", "exposure") else 0.0, 11) + f"  ({row.status})"
     return (fmt_g(row.coef, 9).rjust(11) + fmt_g(row.se, 9).rjust(11)
             + fmt_f(row.z, 9, 2) + fmt_f(row.p, 8, 3)
             + fmt_g(row.lower, 9).rjust(13) + fmt_g(row.upper, 9).rjust(12))

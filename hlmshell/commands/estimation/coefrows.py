@@ -44,3 +44,13 @@ def coef_rows(design: "Design", beta: np.ndarray, V: np.ndarray, level: float, *
         rows.append(CoefRow(label=label, coef=st.estimate, se=st.se, z=st.stat, p=st.p,
                             lower=st.lower, upper=st.upper, term=term))
     return tuple(rows)
+
+
+def offset_rows(offset: str, exposure: str) -> tuple[CoefRow, ...]:
+    """The row Stata adds below the coefficients for a variable entering with coefficient 1:
+    ``lh |  1  (offset)`` or ``ln(h) |  1  (exposure)``; none without one."""
+    if offset:
+        return (CoefRow(offset, 1.0, status="offset"),)
+    if exposure:
+        return (CoefRow(f"ln({exposure})", 1.0, status="exposure"),)
+    return ()

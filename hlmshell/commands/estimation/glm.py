@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from hlmshell.commands.estimation.coefrows import coef_rows
+from hlmshell.commands.estimation.coefrows import coef_rows, offset_rows
 from hlmshell.commands.estimation.me_display import eform_rows
 from hlmshell.errors import StataError
 from hlmshell.inference.distributions import chi2_sf
@@ -80,6 +80,7 @@ def glm_output(e: EResults, display: GLMDisplay) -> list:
         if any(c.kind == "constant" for c in model.design.columns):
             notes.append(Text("Note: _cons estimates baseline "
                               + ("odds." if logit else "incidence rate.")))
+    rows += offset_rows(model.offset, model.exposure)
     return [header, CoefTable(model.depvar, rows, display.level, coef_title=title), *notes]
 
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from hlmshell.commands.estimation.coefrows import coef_rows
+from hlmshell.commands.estimation.coefrows import coef_rows, offset_rows
 from hlmshell.commands.estimation.me_syntax import MEDisplay
 from hlmshell.commands.estimation.mixed_display import equation_infos, group_infos
 from hlmshell.inference.lrtest import lr_vs_linear
@@ -177,6 +177,7 @@ def me_display(e: EResults, display: MEDisplay) -> list:
         if display.eform:
             rows = eform_rows(rows)
             coef_title = "Odds ratio" if e.macros["model"] == "logistic" else "IRR"
+        rows += offset_rows(model.offset, model.exposure)
         if e.macros.get("cmd") in XT_COMMANDS:
             out.append(CoefTable(model.depvar, rows, display.level, coef_title=coef_title))
             out.append(re_parameters_table(model, sd=display.sd, level=display.level, lr=lr))
