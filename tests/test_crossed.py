@@ -46,6 +46,8 @@ def fits():
         if name not in cache:
             m = MODELS[name]
             s, _ = _session(m["data_file"])
+            for line in m.get("stata_prepare", []):
+                assert run_line(s, line) == 0
             assert run_line(s, f"qui {m['stata_cmd']}{'' if ',' in m['stata_cmd'] else ','} nolog") == 0
             cache[name] = s
         return cache[name]
@@ -142,21 +144,29 @@ def _dense_loglik(y, X, Z, lam, reml):
     return -0.5 * (out + (np.linalg.slogdet(XtViX)[1] if reml else 0.0))
 
 
-@pytest.mark.parametrize("reml", [False, True])
-def test_blocked_factorisation_and_gradient_against_dense(reml):
-    """A random crossed design with a random slope: ℓ(θ) equals the dense n x n computation and the
-    analytic gradient equals central differences of it."""
-    rng = np.random.default_rng(7)
-    n = 240
-    a, b, g = rng.integers(0, 30, n), rng.integers(0, 12, n), rng.integers(0, 9, n)
+def _random_design(seed: int, n: int, n_g: int):
+    """y = 1 + x + u_a + u_b + e with a (30 levels) crossed with b (12), and groups g (n_g) with a
+    random slope on x: the rows, the levels and the equations of ``|| _all: R.a || _all: R.b ||
+    g: x, cov(un)``, and the columns (a, b, g, x)."""
+    rng = np.random.default_rng(seed)
+    a, b, g = rng.integers(0, 30, n), rng.integers(0, 12, n), rng.integers(0, n_g, n)
     x = rng.normal(size=n)
     y = 1 + x + rng.normal(size=30)[a] + rng.normal(size=12)[b] + rng.normal(size=n)
-    X = np.column_stack([x, np.ones(n)])
     one = np.ones((n, 1))
     eqs = [REEquation(0, [f"{k}.a" for k in range(30)], one, "identity", a),
            REEquation(0, [f"{k}.b" for k in range(12)], one, "identity", b),
            REEquation(1, ["x", "_cons"], np.column_stack([x, one]), "unstructured")]
     levels = build_levels([np.zeros(n, dtype=int), g], n)
+    return y, np.column_stack([x, np.ones(n)]), levels, eqs, (a, b, g, x)
+
+
+@pytest.mark.parametrize("reml", [False, True])
+def test_blocked_factorisation_and_gradient_against_dense(reml):
+    """A random crossed design with a random slope: ℓ(θ) equals the dense n x n computation and the
+    analytic gradient equals central differences of it."""
+    n = 240
+    y, X, levels, eqs, (a, b, g, x) = _random_design(7, n, 9)
+    one = np.ones((n, 1))
     obj = Objective(y, X, levels, eqs, Gaussian(reml))
     assert obj.crossed is not None and [t.n_groups for t in obj.crossed.terms] == [30, 9, 12]
     theta = np.array([0.3, -0.2, 0.1, 0.4, -0.5])
@@ -225,3 +235,26 @@ def test_factor_below_all_is_one_effect_per_group_and_level():
     assert run_line(s, "predict r2, reffects") == 0 and run_line(s, "predict f2, fitted") == 0
     np.testing.assert_allclose(s.data["r1"], s.data["r2"], atol=1e-7)
     np.testing.assert_allclose(s.data["f1"], s.data["f2"], atol=1e-6)
+
+
+@pytest.mark.parametrize("reml", [False, True])
+@pytest.mark.parametrize("first_slope", [False, True])
+def test_gram_by_pattern_dense_and_sparse_products_agree(monkeypatch, reml, first_slope):
+    """C_c'C_c and the gradient's contraction with Σ three ways — the fixed pattern (GramPattern),
+    BLAS on dense copies, scipy's sparse products (crossed.MAX_PAIRS, MAX_DENSE) — give the same
+    ℓ(θ) and gradient, with the first term an intercept (Q = 1) or a random slope (Q = 2)."""
+    from hlmshell.model.multilevel import crossed
+
+    y, X, levels, eqs, _ = _random_design(11, 400, 50 if first_slope else 9)
+    theta = np.array([0.3, -0.2, 0.1, 0.4, -0.5])
+    out = []
+    for pairs, dense in ((10**7, 10**7), (0, 10**7), (0, 0)):
+        monkeypatch.setattr(crossed, "MAX_PAIRS", pairs)
+        monkeypatch.setattr(crossed, "MAX_DENSE", dense)
+        obj = Objective(y, X, levels, eqs, Gaussian(reml))
+        assert (obj.crossed.pattern is None) == (pairs == 0)
+        assert obj.crossed.terms[0].Q == (2 if first_slope else 1)
+        out.append(obj.loglik_gradient(theta))
+    for value, grad in out[1:]:
+        assert value == pytest.approx(out[0][0], abs=1e-9)
+        np.testing.assert_allclose(grad, out[0][1], rtol=1e-9, atol=1e-9)
