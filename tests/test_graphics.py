@@ -538,3 +538,24 @@ def test_a_batch_run_never_opens_a_viewer(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert main([str(do)]) == 0
     assert png_size(tmp_path / "g.png") == (1125, 675) and not opened.exists()
+
+
+def test_by_panels_share_limits_that_hold_every_panels_data(hsb):
+    """Groups outside the plot's if get no panel; limits are set once for the shared axes, after
+    every panel is drawn (not at the first panel's data)."""
+    from hlmshell.render.graph.draw import figure
+
+    s, buf = hsb
+    run(s, buf, "scatter mathach ses if id == \"1224\" | id == \"2305\" | id == \"8367\", by(id)")
+    g = s.graphs["Graph"]
+    assert [p.title for p in g.panels] == ["1224", "2305", "8367"]     # no panels for the others
+    fig = figure(g)
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(shown) == 3
+    d = s.data[s.data["id"].isin(["1224", "2305", "8367"])]
+    for ax in shown:
+        lo, hi = ax.get_xlim()
+        assert lo <= d["ses"].min() and hi >= d["ses"].max()
+        lo, hi = ax.get_ylim()
+        assert lo <= d["mathach"].min() and hi >= d["mathach"].max()
+    assert len({ax.get_xlim() for ax in shown}) == 1 and len({ax.get_ylim() for ax in shown}) == 1

@@ -55,6 +55,10 @@ def _group_title(session: Session, names: tuple[str, ...], row: int) -> str:
     return ", ".join(parts)
 
 
+def _has_data(panel: Panel) -> bool:
+    return any(len(getattr(p, "x", getattr(p, "boxes", ()))) for p in panel.plots)
+
+
 def finish(session: Session, build: BuildPanel, opts: GraphOptions, rows: np.ndarray, *,
            command: str, titles: Titles = Titles(), xaxis: Axis = Axis(), yaxis: Axis = Axis(),
            legend: bool | None = None, notes: list[str] | None = None) -> list[Text]:
@@ -80,20 +84,24 @@ def finish(session: Session, build: BuildPanel, opts: GraphOptions, rows: np.nda
             built_panels.append((build(ctx, rows), "Total"))
         if not built_panels:
             raise StataError("no observations", 2000)
-        cols = by.cols or (None if by.rows is None else -(-len(built_panels) // by.rows))
         by_note = by.note if by.note is not None else "Graphs by " + " and ".join(
             session.var_labels.get(v) or v for v in by.variables)
     else:
         built_panels.append((build(ctx, rows), ""))
     panels = [_panel(ctx, built, opts, xaxis, yaxis, title) for built, title in built_panels]
+    if "by" in opts.given:
+        # a group that no plot has observations of (a plot's own if) gets no panel, as in Stata
+        kept = [k for k, panel in enumerate(panels) if _has_data(panel)] or [0]
+        panels = [panels[k] for k in kept]
+        built_panels = [built_panels[k] for k in kept]
+        cols = by.cols or (None if by.rows is None else -(-len(panels) // by.rows))
     first_built = built_panels[0][0]
     keys = tuple((i + 1, text) for i, text in enumerate(k for b in first_built for k in b.keys))
     show = legend if legend is not None else len(keys) > 1
     graph_titles = opts.titles(replace(titles, note=titles.note or by_note))
     graph = Graph(tuple(panels), graph_titles, opts.legend(keys, show), scheme, cols,
                   opts.given.get("xsize"), opts.given.get("ysize"), command)
-    if not any(len(getattr(p, "x", getattr(p, "boxes", ()))) for panel in panels
-               for p in panel.plots):
+    if not any(_has_data(panel) for panel in panels):
         raise StataError("no observations", 2000)
     out = [Text(n) for n in dict.fromkeys(ctx.notes)]
     shown = keep(session, graph, name, draw="draw" not in opts.given)

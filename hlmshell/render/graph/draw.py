@@ -116,6 +116,10 @@ def _draw_graph(fig: Any, graph: Graph, scheme: Scheme, width_in: float | None =
     for k, panel in enumerate(graph.panels):
         ax = axes[k // ncols][k % ncols]
         drawn.append(_draw_panel(ax, panel, scheme, labels=n == 1))
+    # By-panels share their axes: scales, ticks and limits are set once, after every panel's data
+    # are in (setting them panel by panel costs n^2 and fixes the limits at the first panel's data).
+    for which, axis in (("x", graph.panels[0].xaxis), ("y", graph.panels[0].yaxis)):
+        _axis_scale(axes[0][0], which, axis)
     for k in range(n, nrows * ncols):
         axes[k // ncols][k % ncols].set_visible(False)
         if k >= ncols:
@@ -183,7 +187,7 @@ def _draw_panel(ax: Any, panel: Panel, scheme: Scheme, *, labels: bool) -> list[
     for v in panel.ylines:
         ax.axhline(v, color=color(scheme.refline), linewidth=0.8)
     for which, axis in (("x", panel.xaxis), ("y", panel.yaxis)):
-        _axis(ax, which, axis, scheme)
+        _axis_look(ax, which, axis, scheme)
         if labels:
             (ax.set_xlabel if which == "x" else ax.set_ylabel)(axis.title, fontsize=9)
     if panel.title:        # a by-group's title: a band across the top of its plot region
@@ -197,7 +201,8 @@ def _draw_panel(ax: Any, panel: Panel, scheme: Scheme, *, labels: bool) -> list[
     return handles
 
 
-def _axis(ax: Any, which: str, axis: Axis, scheme: Scheme) -> None:
+def _axis_scale(ax: Any, which: str, axis: Axis) -> None:
+    """Scale, ticks and limits: what axes shared between by-panels have in common."""
     set_scale = ax.set_xscale if which == "x" else ax.set_yscale
     target = ax.xaxis if which == "x" else ax.yaxis
     if axis.log:
@@ -219,6 +224,10 @@ def _axis(ax: Any, which: str, axis: Axis, scheme: Scheme) -> None:
     (ax.set_xlim if which == "x" else ax.set_ylim)(lo, hi)
     if axis.reverse:
         (ax.invert_xaxis if which == "x" else ax.invert_yaxis)()
+
+
+def _axis_look(ax: Any, which: str, axis: Axis, scheme: Scheme) -> None:
+    """Grid lines and tick-label angle: each panel's own."""
     default = scheme.xgrid if which == "x" else scheme.ygrid
     if axis.grid if axis.grid is not None else default:
         ax.grid(True, axis=which, color=color(scheme.grid), linewidth=0.6,
