@@ -95,10 +95,11 @@ def test_connect_L_restarts_the_line_for_each_school(hsb):
     (line,) = plots(s)
     breaks = np.isnan(line.x)
     x = col(s, "ses")
-    expected_breaks = int((np.diff(x) <= 0).sum())
-    assert breaks.sum() == expected_breaks
+    # [G-4] connectstyle: L connects only if x[j+1] >= x[j], so a tie does not break the line
+    expected_breaks = int((np.diff(x) < 0).sum())
+    assert breaks.sum() == expected_breaks == 159 and (np.diff(x) == 0).sum() > 0
     pieces = np.split(line.x, np.flatnonzero(breaks))
-    assert all(np.all(np.diff(p[~np.isnan(p)]) > 0) for p in pieces)
+    assert all(np.all(np.diff(p[~np.isnan(p)]) >= 0) for p in pieces)
     np.testing.assert_array_equal(line.x[~breaks], x)
     # the same with sort(id ses) on unsorted data
     run(s, buf, "sort mathach")
@@ -284,11 +285,7 @@ def test_serrbar_caterpillar_of_school_effects(hsb):
     assert not g.legend.shown and g.panels[0].yaxis.title == s.var_labels["u0"]
 
 
-def test_lecture_pictures_from_a_do_file(tmp_path):
-    from hlmshell.shell.cli import main
-
-    do = tmp_path / "lectures.do"
-    do.write_text("\n".join([
+LECTURES = "\n".join([
         "use hsb",
         "mixed mathach ses || id: ses, cov(un)",
         "predict fitted, fitted",
@@ -305,13 +302,19 @@ def test_lecture_pictures_from_a_do_file(tmp_path):
         "graph export ols.pdf",
         "histogram mathach, normal name(hist)",
         "graph export hist.png",
-    ]) + "\n")
+]) + "\n"
+
+
+def test_lecture_pictures_from_a_do_file(tmp_path):
+    from hlmshell.shell.cli import main
+
+    (tmp_path / "lectures.do").write_text(LECTURES)
     import os
 
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        assert main([str(do)]) == 0
+        assert main([str(tmp_path / "lectures.do")]) == 0
     finally:
         os.chdir(cwd)
     assert png_size(tmp_path / "lines.png") == (900, 540)       # stcolor's 7.5 x 4.5 aspect
@@ -319,6 +322,32 @@ def test_lecture_pictures_from_a_do_file(tmp_path):
     svg = (tmp_path / "caterpillar.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     assert (tmp_path / "ols.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_lecture_do_files_graphs_hold_the_models_numbers(hsb, tmp_path):
+    """What the lecture do-file leaves in memory: each school's fitted line, the caterpillar's
+    intervals, the OLS line of regress and the histogram's bins."""
+    s, buf = hsb
+    (tmp_path / "lectures.do").write_text(LECTURES)
+    assert run(s, buf, "do lectures.do").rstrip().endswith("end of do-file")
+    (line,) = plots(s, "lines")
+    pieces = [p[~np.isnan(p)] for p in np.split(line.x, np.flatnonzero(np.isnan(line.x)))]
+    assert len(pieces) == 160 and all(np.all(np.diff(p) >= 0) for p in pieces)
+    data = s.data.sort_values(["id", "ses"], kind="mergesort")
+    np.testing.assert_array_equal(line.y[~np.isnan(line.y)], data["fitted"])
+    caps, markers = plots(s, "caterpillar")
+    tag = col(s, "tag") == 1
+    np.testing.assert_allclose(caps.y1, col(s, "u0")[tag] - 1.96 * col(s, "s0")[tag])
+    np.testing.assert_allclose(caps.y2, col(s, "u0")[tag] + 1.96 * col(s, "s0")[tag])
+    assert s.graphs["caterpillar"].panels[0].ylines == (0.0,)
+    _, fit = plots(s, "ols")
+    run(s, buf, "quietly regress mathach ses")
+    b = s.e.matrices["b"].values[0]
+    np.testing.assert_allclose(fit.y, b[1] + b[0] * fit.x, rtol=1e-12)
+    bars, normal = plots(s, "hist")
+    y = col(s, "mathach")
+    np.testing.assert_allclose(bars.edges, np.linspace(y.min(), y.max(), 39), rtol=1e-12)
+    np.testing.assert_allclose(normal.y, stats.norm.pdf(normal.x, y.mean(), y.std(ddof=1)))
 
 
 def test_fitted_lines_one_per_school(hsb):
@@ -329,12 +358,12 @@ def test_fitted_lines_one_per_school(hsb):
     (line,) = plots(s)
     pieces = np.split(line.y, np.flatnonzero(np.isnan(line.y)))
     pieces = [p[~np.isnan(p)] for p in pieces]
-    # one piece per school, except where a school has tied ses values (L needs x to increase)
+    # one piece per school: L starts a new line only where x decreases, not at tied ses values
     d = s.data.sort_values(["id", "ses"], kind="mergesort")
-    ties = int((d.groupby("id")["ses"].diff() == 0).sum())
-    assert len(pieces) == d["id"].nunique() + ties
-    for piece in pieces:                              # each piece is a straight line
-        assert len(piece) < 3 or np.ptp(np.diff(piece)) >= 0
+    assert (d.groupby("id")["ses"].diff() == 0).sum() > 0
+    assert len(pieces) == d["id"].nunique() == 160
+    for (_, school), piece in zip(d.groupby("id", sort=True), pieces):   # each school's own line
+        np.testing.assert_array_equal(piece, school["fitted"])
 
 
 # -- categorical charts ------------------------------------------------------------------------

@@ -129,10 +129,11 @@ def _connect(args: Args, count: int, default: str) -> list[str]:
 
 
 def _ascending_breaks(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``connect(L)``: a NaN wherever x does not increase, so the line starts again there."""
+    """``connect(L)``: a NaN wherever x decreases, so the line starts again there ([G-4]
+    connectstyle: "direct, but only if x[j+1] >= x[j]"; a tie stays connected)."""
     if len(x) < 2:
         return x, y
-    cut = np.flatnonzero(np.diff(x) <= 0) + 1
+    cut = np.flatnonzero(np.diff(x) < 0) + 1
     return np.insert(x, cut, np.nan), np.insert(y, cut, np.nan)
 
 
