@@ -216,6 +216,27 @@ def test_programs_and_by(shell):
     assert out == [f"n={c}" for c in counts]
 
 
+def test_byable_onecall_program_runs_once_with_the_by_variables(shell):
+    prog = ("program define spread, byable(onecall) rclass\n"
+            "    syntax varname\n"
+            "    di \"called with [`_byvars'] [`_byrc0']\"\n"
+            "    tempvar m\n"
+            "    if \"`_byvars'\" != \"\" quietly egen `m' = mean(`varlist'), by(`_byvars')\n"
+            "    else quietly egen `m' = mean(`varlist')\n"
+            "    quietly summarize `m'\n"
+            "    return scalar spread = r(max) - r(min)\n"
+            "end\n")
+    means = DATA.groupby("g")["x"].mean()
+    out = shell(prog + "spread x\ndi r(spread)\nby g: spread x\ndi r(spread)\n"
+                "by g, rc0: spread x\n")
+    assert out[:2] == ["called with [] []", "0"]
+    assert out[2] == "called with [g] []"                   # once, not once per group
+    assert float(out[3]) == pytest.approx(means.max() - means.min(), rel=1e-7)
+    assert out[4:] == ["called with [g] [, rc0]"]
+    assert shell("program define bad, byable(twice)\nend\n", rc=198) == \
+        ["option byable() incorrectly specified", "r(198);"]
+
+
 def test_recursion_and_programs_calling_programs(shell):
     prog = ("program define fact, rclass\n"
             "    args n\n"

@@ -26,6 +26,7 @@ class ByGroups:
 
     variables: list[str]
     ids: np.ndarray
+    rc0: bool = False               # by ..., rc0: (a byable(onecall) program's `_byrc0')
 
     def first_rows(self) -> np.ndarray:
         """Where each group starts."""
@@ -48,4 +49,4 @@ def by_groups(session: "Session", cmd: Command) -> ByGroups:
         session.sortedby = list(keys)
     elif not is_sorted(session.data, keys):
         raise StataError("not sorted", 5)
-    return ByGroups(by, group_ids(session.data, by))
+    return ByGroups(by, group_ids(session.data, by), bool(cmd.by_rc0))

@@ -1,10 +1,11 @@
 """Programs ([P] program, args, syntax, marksample): ``program define name [, rclass eclass sclass
-byable(recall)]`` ... ``end``, ``program drop|dir|list``, and what a program's body uses to read
+byable(recall|onecall)]`` ... ``end``, ``program drop|dir|list``, and what a program's body uses to read
 its arguments.
 
 A program is a command: the dispatcher finds it by its full name (after the built-in commands, as
 Stata looks for them) and runs it like any other, refusing it under ``by`` unless it was declared
-``byable(recall)``.  It runs with its own local macros: `` `0' `` is everything typed after its
+``byable(recall)`` (run once per group) or ``byable(onecall)`` (run once, with the by-variables in
+`` `_byvars' `` and `` `_byrc0' ``).  It runs with its own local macros: `` `0' `` is everything typed after its
 name, `` `1' ``, `` `2' ``... the words of it and `` `*' `` all of them.  ``syntax`` parses `` `0' ``
 with the declaration language the commands themselves use (:mod:`hlmshell.lang.declaration`) and
 leaves Stata's locals: ``varlist``, ``if`` (``if exp``), ``in``, ``using``, ``exp``, ``anything``,
@@ -56,7 +57,8 @@ DEFINE_SYNTAX = "name [, RCLASS ECLASS SCLASS NCLASS BYable(string)]"
 @command("PRogram", "[anything(raw id=name)]", otherwise=True, block=True,
          subcommand_error="invalid syntax")
 def program(session: Session, args: Args) -> None:
-    """Define a program: ``program [define] name [, rclass eclass sclass byable(recall)]`` ... ``end``."""
+    """Define a program: ``program [define] name [, rclass eclass sclass byable(recall|onecall)]``
+    ... ``end``."""
     _define(session, parse_declaration(DEFINE_SYNTAX).parse(args.anything), args.block)
 
 
@@ -79,14 +81,17 @@ def _define(session: Session, args: Args, block: Block | None) -> None:
         raise StataError("options " + " and ".join(classes) + " may not be combined", 198)
     byable = None
     if args.byable is not None:
-        if args.byable.strip() != "recall":
+        byable = args.byable.strip()
+        if byable not in ("recall", "onecall"):
             raise StataError("option byable() incorrectly specified", 198)
-        byable = "recall"
     klass = classes[0] if classes and classes[0] != "nclass" else ""
     body = dataclasses.replace(block, echo=False)
 
     def run(session: Session, call: Args) -> None:
-        invoke(session, session.programs[name], call.anything)
+        # byable(onecall): run once; the body reads the by-variables from `_byvars' and `_byrc0'
+        by = {} if call.by is None else {"_byvars": " ".join(call.by.variables),
+                                          "_byrc0": ", rc0" if call.by.rc0 else ""}
+        invoke(session, session.programs[name], call.anything, by)
 
     run.__doc__ = f"Program {name} (defined in this session)."
     spec = CommandSpec(Pattern(name, len(name)), "[anything(raw)]", run,
@@ -148,14 +153,16 @@ def program_list(session: Session, args: Args) -> Text | None:
 
 
 # -- running a program -------------------------------------------------------------------------
-def invoke(session: Session, program: Program, text: str) -> None:
-    """Run ``program`` with the arguments ``text``."""
+def invoke(session: Session, program: Program, text: str,
+           extra: dict[str, str] | None = None) -> None:
+    """Run ``program`` with the arguments ``text`` (and ``extra`` local macros)."""
     global _running
     if _running >= MAX_NESTING:
         raise StataError("system limit exceeded", 1000)
     frame = Frame(klass=program.klass,
                   returns=Results() if program.klass == "rclass" else None)
     frame.locals.update(arguments(text))
+    frame.locals.update(extra or {})
     by_rows, session.by_rows = session.by_rows, None   # the body's commands see all the data
     frame.by_rows = by_rows                             # marksample keeps to the by-group
     _running += 1
