@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from conftest import reference_output
 from hlmshell.shell.registry import Registry
 from hlmshell.shell.dispatcher import run_line

@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
 from typing import Any, Callable
 
 _RENDERERS: dict[type, Callable[[Any], str]] = {}
-
-
-@dataclass
-class Text:
-    """Ready text (a note, a message, a listing built line by line)."""
-
-    text: str
 
 
 def renders(kind: type) -> Callable[[Callable[[Any], str]], Callable[[Any], str]]:
@@ -27,11 +19,6 @@ def renders(kind: type) -> Callable[[Callable[[Any], str]], Callable[[Any], str]
         return fn
 
     return register
-
-
-@renders(Text)
-def _text(obj: Text) -> str:
-    return obj.text
 
 
 def render(obj: Any) -> str:

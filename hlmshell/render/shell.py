@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hlmshell.lang.numfmt import fmt_g
 from hlmshell.render import renders
-from hlmshell.results.shell import ByHeader, Displayed
+from hlmshell.results.shell import ByHeader, Displayed, Text
 
 BY_RULE = "-" * 79
 
@@ -22,4 +22,9 @@ def by_header(obj: ByHeader) -> str:
 
 @renders(Displayed)
 def displayed(obj: Displayed) -> str:
+    return obj.text
+
+
+@renders(Text)
+def text(obj: Text) -> str:
     return obj.text

@@ -19,3 +19,10 @@ class Displayed:
 
     text: str
     continued: bool = False
+
+
+@dataclass(frozen=True)
+class Text:
+    """Ready text (a note, a message, a listing built line by line)."""
+
+    text: str

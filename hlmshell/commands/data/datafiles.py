@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from hlmshell.data.dataset import Dataset
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.varlist import expand
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
 

@@ -20,7 +20,7 @@ from hlmshell.data import statistics as stats
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
 from hlmshell.lang.declaration import parse_declaration
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:

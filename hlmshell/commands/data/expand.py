@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hlmshell.errors import StataError
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:

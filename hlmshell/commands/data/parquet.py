@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from hlmshell.commands.data.datafiles import _install, _require_clear
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.varlist import expand
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:

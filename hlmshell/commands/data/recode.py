@@ -17,7 +17,7 @@ import numpy as np
 from hlmshell.commands.data.generate import insert_column
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ import numpy as np
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:

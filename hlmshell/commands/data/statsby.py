@@ -22,7 +22,7 @@ import numpy as np
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import parse_declaration
 from hlmshell.lang.scan import top_level_positions, unquote
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
 

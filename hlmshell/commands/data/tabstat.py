@@ -17,7 +17,7 @@ import numpy as np
 from hlmshell.data import statistics as stats
 from hlmshell.errors import StataError
 from hlmshell.lang.abbrev import Pattern, Table
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.stored import Results, StataMatrix
 from hlmshell.results.tables import Tabstat, TabstatGroup
 from hlmshell.shell.registry import command

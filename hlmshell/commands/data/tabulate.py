@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hlmshell.errors import StataError
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.stored import Results
 from hlmshell.results.tables import OneWayTable, TableTests, TwoWayTable
 from hlmshell.shell.registry import command

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang import varlist
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 
 if TYPE_CHECKING:

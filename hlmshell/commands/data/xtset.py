@@ -13,7 +13,7 @@ import numpy as np
 
 from hlmshell.data.dataset import PanelSetting
 from hlmshell.errors import StataError
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
 

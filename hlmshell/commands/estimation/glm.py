@@ -23,7 +23,7 @@ from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
 from hlmshell.lang.fvnotation import parse_terms, variables_of
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.estimation import CoefTable
 from hlmshell.results.me import GLMHeader, GLMIterationLog
 from hlmshell.results.stored import EResults, StataMatrix

@@ -26,7 +26,7 @@ from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.wald import fixed_effects_test
 from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args, parse_declaration
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.me import MEIterationLog
 from hlmshell.results.stored import EResults, StataMatrix
 from hlmshell.shell.registry import command

@@ -12,7 +12,7 @@ from hlmshell.commands.estimation.mixed_display import equation_infos, group_inf
 from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.varcomp import equation_rows
 from hlmshell.inference.wald import coef_stats
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.estimation import (
     CoefRow,
     CoefTable,

@@ -12,7 +12,7 @@ from hlmshell.inference.lrtest import lr_vs_linear
 from hlmshell.inference.varcomp import EquationInfo, equation_rows, residual_row
 from hlmshell.inference.wald import coef_stats
 from hlmshell.model.protocol import small_sample
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.render.postest import paragraph
 from hlmshell.results.estimation import (
     CoefRow,

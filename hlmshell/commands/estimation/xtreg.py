@@ -24,7 +24,7 @@ from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
 from hlmshell.lang.fvnotation import parse_terms, variables_of
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.estimation import CoefRow, CoefTable
 from hlmshell.results.panel import MLIterations, XtregHeader, XtregOutput
 from hlmshell.results.stored import EResults

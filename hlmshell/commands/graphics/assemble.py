@@ -17,7 +17,7 @@ from hlmshell.commands.graphics.plots import Built, Context
 from hlmshell.commands.graphics.store import check_name, keep
 from hlmshell.errors import StataError
 from hlmshell.lang.numfmt import fmt_num
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.render.graph.schemes import SCHEMES
 from hlmshell.results.graph import Axis, Graph, Panel, Titles
 from hlmshell.shell.session import Session

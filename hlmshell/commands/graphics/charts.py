@@ -25,7 +25,7 @@ from hlmshell.lang import varlist
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
 from hlmshell.lang.numfmt import fmt_num
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.graph import Axis, Bars, Box, Boxes, frozen_array
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session

@@ -16,7 +16,7 @@ from hlmshell.commands.graphics.plots import COMMON, LINE, MARKER, Built, Contex
 from hlmshell.errors import StataError
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.graph import Axis, Points, Range, Style, frozen_array
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session

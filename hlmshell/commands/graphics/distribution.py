@@ -17,7 +17,7 @@ from hlmshell.errors import StataError
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
 from hlmshell.lang.numfmt import fmt_display
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.graph import Axis, Bars, Points, Style, Titles, frozen_array
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session

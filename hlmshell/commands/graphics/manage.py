@@ -17,7 +17,7 @@ from hlmshell.commands.graphics.store import check_name, current, keep
 from hlmshell.data.atomic import replacing
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.graph import CombinedGraph, Titles
 from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command, parent

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from hlmshell.errors import StataError
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.graph import AnyGraph
 from hlmshell.shell.session import Session
 

@@ -20,7 +20,7 @@ from hlmshell.commands.graphics.plots import PLOT_TYPES, Built, Context, plot_ty
 from hlmshell.errors import StataError
 from hlmshell.lang.declaration import Args, parse_declaration
 from hlmshell.lang.expr import row_mask
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 

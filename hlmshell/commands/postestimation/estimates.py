@@ -26,7 +26,7 @@ from hlmshell.inference.ic import aic, bic
 from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.numfmt import fmt_num
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.postest import (
     EstimatesDir,
     EstimatesDirRow,

@@ -26,7 +26,7 @@ from hlmshell.commands.postestimation.margins_spec import level_text
 from hlmshell.errors import StataError
 from hlmshell.lang.abbrev import match
 from hlmshell.lang.declaration import Args
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.graph import Points, Range
 from hlmshell.results.margins import MarginsResult
 from hlmshell.shell.registry import command

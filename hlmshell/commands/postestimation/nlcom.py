@@ -25,7 +25,7 @@ from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import evaluate, evaluate_node_scalar, parse, row_mask
 from hlmshell.lang.scan import top_level_positions
 from hlmshell.model.protocol import statistic
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.estimation import CoefRow, CoefTable
 from hlmshell.results.nlcom import NlcomOutput
 from hlmshell.results.stored import EResults, Results, StataMatrix

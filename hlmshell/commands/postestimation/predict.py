@@ -14,7 +14,7 @@ from hlmshell.lang.abbrev import match
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.expr import row_mask
 from hlmshell.lang.varlist import new_name
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 

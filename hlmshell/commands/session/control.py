@@ -23,7 +23,7 @@ from hlmshell.lang.macros import expand, is_local_name, number_text, words
 from hlmshell.lang.numlist import forvalues_range, parse_numlist
 from hlmshell.lang.varlist import expand as expand_varlist
 from hlmshell.lang.varlist import new_name
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.dofile import (
     LoopControl,
     in_loop,

@@ -15,7 +15,7 @@ from hlmshell.lang.command import _PREFIXES
 from hlmshell.lang.declaration import Args, Declaration, OptionSpec
 from hlmshell.lang.scan import split_options
 from hlmshell.lang.syntax import parse_options
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import CommandSpec, command
 from hlmshell.shell.session import Session
 

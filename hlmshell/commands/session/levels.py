@@ -16,7 +16,7 @@ from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
 from hlmshell.lang.macros import is_local_name, number_text, quote_word
 from hlmshell.lang.varlist import expand, resolve
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.stored import Results
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session

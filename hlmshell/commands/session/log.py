@@ -12,7 +12,7 @@ import datetime as _dt
 
 from hlmshell.errors import StataError
 from hlmshell.lang.declaration import Args
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 

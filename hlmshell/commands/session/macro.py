@@ -23,7 +23,7 @@ from hlmshell.lang.macros import (
     quoted_words,
 )
 from hlmshell.lang.scan import unquote
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
 from hlmshell.shell.session import Session
 

@@ -28,7 +28,7 @@ from hlmshell.lang.abbrev import Pattern
 from hlmshell.lang.blocks import Block
 from hlmshell.lang.declaration import Args, Declaration, parse_declaration
 from hlmshell.lang.macros import arguments, number_text
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.results.stored import Results
 from hlmshell.shell.dofile import ExitRequest, local_frame, run_block
 from hlmshell.shell.registry import CommandSpec, command

@@ -7,7 +7,7 @@ import os
 
 from hlmshell.errors import StataError, syntax_error
 from hlmshell.lang.declaration import Args
-from hlmshell.render import Text
+from hlmshell.results.shell import Text
 from hlmshell.shell.dofile import (
     ExitRequest,
     ScriptFailed,
