@@ -246,8 +246,6 @@ def test_margins_leaves_e_alone_and_post_replaces_it() -> None:
     ("margins, predict(fitted)", ("prediction is a function of possibly stochastic quantities "
                                   "other than e(b)"), 498),
     ("margins, predict(foo)", "option foo not allowed", 198),
-    ("margins, vce(unconditional)", ("cannot compute vce(unconditional);\npredict after mixed "
-                                     "could not compute scores"), 322),
     ("margins, vce(bootstrap)", "vcetype 'bootstrap' not allowed", 198),
     ("margins, dydx(ses) eyex(ses)", "options dydx() and eyex() may not be combined", 184),
     ("margins, eyex(sector)", "factor variables not allowed in eyex()", 198),

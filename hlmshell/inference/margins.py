@@ -9,7 +9,9 @@ every margin comes with its gradient g over e(b), and Var = G V G' (the covariat
 Stata's ``vce(delta)``).  ``vce(unconditional)`` treats the covariates as sampled too, by Stata's
 linearization (_marg_work's ``_linearize``): margin k over the rows S_k has on row i the score
 ψ_ik = 1[i ∈ S_k] (p_ik − m_k) / |S_k| + g_k' D s_i (D s_i: the row's influence on e(b)), and
-Var = N / (N − minus) Σ_i ψ_i ψ_i'.
+Var = N / (N − minus) Σ_i ψ_i ψ_i'.  After a multilevel model the scores are those of the
+highest-level groups (the units), ψ is summed within them, and the scale is _robust's with M
+clusters, (N − 1) / (N − minus) · M / (M − 1).
 
 Marginal effects ([R] margins, *Methods and formulas*): for a continuous variable the derivative of
 each observation's prediction, by central differences (exact for predictions linear in the
@@ -170,10 +172,11 @@ def _one(ev: _Evaluator, margin: Margin) -> tuple[np.ndarray, np.ndarray]:
 
 
 def estimate(model: FittedModel, stat: str, data: pd.DataFrame, margins: list[Margin],
-             V: np.ndarray, influence: Influence | None = None) -> Estimates:
+             V: np.ndarray, influence: Influence | None = None,
+             sample_rows: np.ndarray | None = None) -> Estimates:
     """The margins of ``stat`` over ``data`` and their covariance: the delta method's with e(V)
-    (``V``), or with ``influence`` (the model's on ``data``, its estimation rows) the
-    unconditional one."""
+    (``V``), or with ``influence`` (the model's on the whole estimation sample; ``sample_rows``:
+    each row of ``data``'s position there) the unconditional one."""
     ev = _Evaluator(model, stat, data)
     rows_values, grads = [], []
     for margin in margins:
@@ -184,8 +187,23 @@ def estimate(model: FittedModel, stat: str, data: pd.DataFrame, margins: list[Ma
     G = np.array(grads).reshape(len(margins), V.shape[0])
     if influence is None:
         return Estimates(b, G, G @ V @ G.T)
+    return Estimates(b, G, _linearized(influence, G, b, margins, rows_values,
+                                       np.arange(len(data)) if sample_rows is None else sample_rows))
+
+
+def _linearized(influence: Influence, G: np.ndarray, b: np.ndarray, margins: list[Margin],
+                rows_values: list[np.ndarray], sample_rows: np.ndarray) -> np.ndarray:
+    """Σ_u ψ_u ψ_u' times _robust's scale, ψ_u the unit's influence on the margins: its
+    g_k' D s_u plus, per margin, its rows' (p_ik − m_k) / |S_k|."""
     psi = influence.values @ G.T
+    units = sample_rows if influence.clusters is None else influence.clusters[sample_rows]
     for k, (margin, values) in enumerate(zip(margins, rows_values)):
-        psi[margin.rows, k] += (values - b[k]) / len(values)
-    n = len(psi)
-    return Estimates(b, G, n / (n - influence.minus) * (psi.T @ psi))
+        np.add.at(psi[:, k], units[margin.rows], (values - b[k]) / len(values))
+    minus = influence.minus
+    if influence.clusters is None:
+        n = len(psi)
+        scale = n / (n - minus)
+    else:
+        n, m = len(influence.clusters), len(psi)
+        scale = (n - 1) / (n - minus) * m / (m - 1)
+    return scale * (psi.T @ psi)

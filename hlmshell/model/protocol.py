@@ -76,20 +76,27 @@ class FittedModel(Protocol):
 
 @dataclass(frozen=True)
 class Influence:
-    """Each estimation observation's influence on e(b), D s_i (D the model-based variance over
-    the score scale, s_i the observation's score: (X'X)⁻¹ x_i e_i after ``regress``), rows x
-    len(coef), and the ``minus`` of its robust scale N / (N - minus) (the number of coefficients
-    after ``regress``, 1 after ML).  ``margins, vce(unconditional)`` linearizes with it."""
+    """Each sampling unit's influence on e(b), D s_u (D the model-based variance over the score
+    scale, s_u the unit's score), units x len(coef), and the ``minus`` of its robust scale.
+
+    A unit is an estimation observation (``clusters`` None: ``regress``, (X'X)⁻¹ x_i e_i, scale
+    N / (N - minus), minus the number of coefficients) or, for a multilevel model, a highest-level
+    group, whose log-likelihood contribution is the smallest piece that has a score (Stata's
+    ``predict, scores`` after ``mixed`` and the me commands: one per highest-level group);
+    ``clusters`` then gives each estimation row's unit, and the scale is _robust's with clusters,
+    (N - 1) / (N - minus) · M / (M - 1).  ``margins, vce(unconditional)`` linearizes with it."""
 
     values: np.ndarray
     minus: int
+    clusters: np.ndarray | None = None
 
 
-def influence(model: FittedModel, data: "pd.DataFrame") -> Influence | None:
-    """The model's :class:`Influence` on ``data`` (estimation rows), or None when it has no scores
-    (Stata's ``predict, scores``): a model offers them through an ``influence(data)`` method."""
+def influence(model: FittedModel, sample: "pd.DataFrame") -> Influence | None:
+    """The model's :class:`Influence` on ``sample`` (all the estimation rows), or None when it has
+    no scores (Stata's ``predict, scores``): a model offers them through an ``influence(sample)``
+    method, which may itself answer None (``mixed, reml``; the me commands after Laplace)."""
     method = getattr(model, "influence", None)
-    return None if method is None else method(data)
+    return None if method is None else method(sample)
 
 
 def statistic(model: FittedModel, name: str) -> Statistic | None:

@@ -241,15 +241,20 @@ def margins(session: Session, args: Args) -> list:
     overs = over_groups(over_names, data)
     labelled = build(terms, ats, overs, over_names, derivs, kind,
                      lambda var, value: session.value_label(var, value) or level_text(value))
-    linearized = None
+    linearized, sample_rows = None, None
     if vce == "unconditional":
-        linearized = influence(model, data)
+        # the scores are the whole estimation sample's (an if/in subpopulation only selects the
+        # rows margins averages over, as in Stata's _linearize)
+        in_sample = session.in_sample(e)
+        linearized = influence(model, session.data.loc[in_sample].reset_index(drop=True))
+        sample_rows = np.flatnonzero(rows[in_sample])
         if linearized is None:
-            raise StataError(f"cannot compute vce(unconditional);\npredict after {e.cmd} could "
+            command = e.macros.get("cmd2") or e.cmd         # _marg_work's .ecmd
+            raise StataError(f"cannot compute vce(unconditional);\npredict after {command} could "
                              "not compute scores", 322)
     try:
         est = estimate(model, stat.name, data, [item.margin for item in labelled],
-                       e.matrices["V"].values, linearized)
+                       e.matrices["V"].values, linearized, sample_rows)
     except NotDifferentiable:
         raise StataError("prediction is a function of possibly stochastic quantities other than "
                          "e(b)", 498) from None

@@ -28,7 +28,7 @@ import pandas as pd
 
 from hlmshell.lang.fvnotation import Term
 from hlmshell.model.design import build_design
-from hlmshell.model.protocol import Statistic
+from hlmshell.model.protocol import Influence, Statistic
 
 from . import covariance as cv
 from .families import Family
@@ -164,6 +164,40 @@ class GLMMModel(MixedModel):
     @property
     def method(self) -> str:
         return "ML"
+
+    # -- vce(unconditional) -----------------------------------------------------------------
+    def influence(self, sample: pd.DataFrame) -> Influence | None:
+        """Each highest-level group's influence on e(b): V s_g, s_g the score of the group's
+        integral (by the fit's method and points) in the estimation metric (β, ln α, lns/atr),
+        carried to e(b)'s variances by the delta method's Jacobian.  None where Stata's ``predict,
+        scores`` has none: after Laplace (``gsem_p``: not allowed with intmethod(laplace)) and
+        without highest-level clusters."""
+        from .glmm import _problem
+        from .lmm import gamma_parts
+        from .scores import central_scores
+
+        fit = self.fit
+        if fit.method == "laplace" or not self._clustered():
+            return None
+        y, X, levels, eqs = self._arrays(sample)
+        prob, infos, eqs = _problem(y, X, levels, eqs, self.family, self._trials(sample),
+                                    self._offset(sample), fit.method, fit.intpoints)
+        if prob.re.elevels[0].level != 0:
+            return None
+        _, _, gslices = gamma_parts(eqs, fit.Sigma)
+        phi = np.r_[fit.beta, [fit.anc] if fit.anc is not None else [], fit.gamma]
+
+        def contributions(at: np.ndarray) -> np.ndarray:
+            beta, anc, theta = prob.split(prob.theta_of(at, gslices))
+            with np.errstate(all="ignore"):
+                return prob.evaluate(prob.eta0(beta), prob.factors_theta(theta), anc).group_ll
+
+        with prob.differencing(phi, gslices):
+            scores = central_scores(contributions, phi, list(range(len(phi))))
+        return self._influence(scores, infos[0].row_group, self._transform())
+
+    def _estimation_vcov(self) -> np.ndarray:
+        return self.fit.V
 
     # -- predictions ------------------------------------------------------------------------
     @property

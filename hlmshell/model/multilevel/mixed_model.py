@@ -16,12 +16,12 @@ import pandas as pd
 
 from hlmshell.lang.fvnotation import Term
 from hlmshell.model.design import Design, build_design
-from hlmshell.model.protocol import Statistic
+from hlmshell.model.protocol import Influence, Statistic
 
 from .blup import random_effects
 from .identification import check_effects, check_levels
 from .lmm import LMMFit, REEquation, fit_lmm
-from .structure import EquationSpec, Structure, build_structure
+from .structure import ALL, EquationSpec, Structure, build_structure
 
 
 @dataclass
@@ -111,6 +111,62 @@ class MixedModel:
         out = np.zeros((len(data), len(self.coef_names)))
         out[:, self.design.estimable] = self.design.matrix(data)
         return out
+
+    def influence(self, sample: pd.DataFrame) -> Influence | None:
+        """Each highest-level group's influence on e(b), V s_g (s_g: the score of its log-likelihood
+        contribution in e(b)'s metric, β then lns/atr/lnsig_e).  None where Stata's ``predict,
+        scores`` has none: after REML, and with no highest-level clusters (``R.`` terms, ``_all``)."""
+        from .crossprod import build_layout
+        from .lmm import gamma_parts
+        from .scores import LinearGroups
+
+        if self.fit.method != "ML" or not self._clustered():
+            return None
+        y, X, levels, eqs = self._arrays(sample)
+        _, _, gslices = gamma_parts(eqs, self.fit.Sigma)
+        layout = build_layout(y, X, levels, [e.level for e in eqs], [e.Z for e in eqs])
+        groups = LinearGroups(y, X, layout, eqs, gslices)
+        return self._influence(groups.scores(self.fit.beta, self.fit.gamma), levels[0].row_group)
+
+    def _clustered(self) -> bool:
+        """Whether the likelihood is a sum over the highest level's groups (nested designs)."""
+        return (bool(self.structure.equations) and self.structure.levels[0] != ALL
+                and all(eq.spec.factor is None for eq in self.structure.equations))
+
+    def _arrays(self, sample: pd.DataFrame
+                ) -> tuple[np.ndarray, np.ndarray, list, list[REEquation]]:
+        """y, X, the nested levels and the equations on ``sample`` (estimation rows), each row's
+        groups being the fitted ones."""
+        from .crossprod import build_levels
+
+        levels = build_levels([self.structure.row_groups(k, sample)
+                               for k in range(len(self.structure.levels))], len(sample))
+        eqs = [REEquation(eq.level, list(eq.names), eq.z(sample), eq.cov)
+               for eq in self.structure.equations]
+        return (sample[self.depvar].to_numpy(dtype=float), self.design.matrix(sample), levels, eqs)
+
+    def _influence(self, scores: np.ndarray, clusters: np.ndarray,
+                   T: np.ndarray | None = None) -> Influence:
+        """V s_g from the scores over the estimation metric (estimable β, then the ancillary
+        parameters), V that metric's covariance; carried to e(b) by ``T`` = d e(b)/d(metric)
+        where e(b) is in another metric (the GLMMs' variances)."""
+        V = self._estimation_vcov()
+        values = scores @ V
+        if T is not None:
+            values = values @ T.T
+        k = len(self.design.columns)
+        idx = list(self.design.estimable) + list(range(k, k + values.shape[1] - self.fit.p))
+        out = np.zeros((len(scores), len(self.coef_names)))
+        out[:, idx] = values
+        return Influence(out, 1, clusters)
+
+    def _estimation_vcov(self) -> np.ndarray:
+        """V over (estimable β, γ): block-diagonal, as e(V)."""
+        p, k = self.fit.p, len(self.fit.gamma)
+        V = np.zeros((p + k, p + k))
+        V[:p, :p] = self.fit.V_beta
+        V[p:, p:] = self.fit.V_gamma
+        return V
 
     # -- predictions ---------------------------------------------------------------------
     def _xb(self, data: pd.DataFrame) -> np.ndarray:

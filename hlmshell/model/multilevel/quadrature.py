@@ -183,6 +183,7 @@ class Integral:
     weights: list[np.ndarray] | None = None  # per level (G, C_j), summing to one per group
     row_d1: np.ndarray | None = None         # (n, C) at the innermost combinations
     eta: np.ndarray | None = None            # (n, C) the linear predictor there (with ``score``)
+    group_ll: np.ndarray | None = None       # (G_0,) each top-level group's contribution to ll
 
     def moments(self) -> Moments:
         means, covs = [], []
@@ -235,7 +236,8 @@ def integrate(resp: Generalized, re: RandomEffects, eta0: np.ndarray, lams: list
         value = value + rules[j].logdet[:, None]
         if j:
             data = np.add.reduceat(value[lev.order], lev.starts, axis=0)
-    out = Integral(float(np.sum(value)), chains, row_d1=row_d1, eta=eta if score else None)
+    out = Integral(float(np.sum(value)), chains, row_d1=row_d1, eta=eta if score else None,
+                   group_ll=value[:, 0])
     if posterior or score:
         weights: list[np.ndarray] = []
         for j, lev in enumerate(re.elevels):
