@@ -52,15 +52,16 @@ def lambda_derivatives(re: RandomEffects, equations: "list[REEquation]", slices:
 def rule_score(res: Integral, resp: "Generalized", re: RandomEffects, X: np.ndarray,
                dlams: list[list[np.ndarray]], anc: float | None) -> np.ndarray:
     """The node-weighted complete-data score (β, then anc if any, then θ)."""
-    g = re.row_groups[-1]
-    wd = res.weights[-1][g] * res.row_d1
+    w = re.expand(res.weights[-1])
+    wd = w * res.row_d1
     S = wd.sum(axis=1)
     chain = res.chains[-1]
-    U = np.column_stack([np.sum(wd * chain[g, :, f], axis=1) for f in range(chain.shape[2])])
+    U = np.column_stack([np.einsum("ic,ic->i", wd, re.expand(chain[:, :, f]))
+                         for f in range(chain.shape[2])])
     parts = [X.T @ S]
     if anc is not None:
         da = resp.family.d_ancillary(res.eta, resp.y[:, None], anc)
-        parts.append([float(np.sum(res.weights[-1][g] * da))])
+        parts.append([float(np.sum(w * da))])
     parts.append([float(np.sum(re.chain_columns(d) * U)) for d in dlams])
     return np.concatenate([np.asarray(p, dtype=float) for p in parts])
 

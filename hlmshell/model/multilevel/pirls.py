@@ -24,6 +24,8 @@ from .crossprod import Layout, LevelInfo, build_layout
 from .factor import Elimination, eliminate
 from .response import Generalized
 
+PRODUCT_ROWS = 512      # rows per product in :meth:`RandomEffects.log_products` (2^512 < 1e155)
+
 
 class RandomEffects:
     """The random part of a GLMM as arrays: each row's group per effect level and the equations'
@@ -47,6 +49,14 @@ class RandomEffects:
             raise ValueError("rows must be sorted by the innermost groups")
         self.level_starts = [np.r_[0, np.flatnonzero(np.diff(g)) + 1] for g in self.row_groups]
         self.row_starts = self.level_starts[-1]
+        counts = np.diff(np.r_[self.row_starts, n])
+        # the innermost groups' codes run 0, 1, … over the sorted rows: a repeat is their gather
+        self._counts = counts if np.array_equal(np.repeat(np.arange(counts.size), counts),
+                                                self.row_groups[-1]) else None
+        # segments of at most PRODUCT_ROWS rows within the innermost groups, and each group's first
+        seg = [np.arange(a, a + c, PRODUCT_ROWS) for a, c in zip(self.row_starts, counts)]
+        self._segment_starts = np.concatenate(seg) if seg else np.zeros(0, dtype=np.int64)
+        self._segment_groups = np.r_[0, np.cumsum([len(x) for x in seg])[:-1]].astype(np.int64)
         self.level_Z = [np.column_stack([eq_Z[i] for i in el.eqs]) for el in self.elevels]
 
     @property
@@ -77,6 +87,21 @@ class RandomEffects:
         """Sums over each group's rows at an effect level (the innermost by default; any trailing
         shape): the rows are sorted, so every level's groups are contiguous."""
         return np.add.reduceat(rows, self.level_starts[level], axis=0)
+
+    def expand(self, values: np.ndarray) -> np.ndarray:
+        """Each row's copy of its innermost group's values (groups x …)."""
+        if self._counts is None:
+            return values[self.row_groups[-1]]
+        return np.repeat(values, self._counts, axis=0)
+
+    def log_products(self, rows: np.ndarray) -> np.ndarray:
+        """ln Π over each innermost group's rows of factors in [1, 2] (any trailing shape): one log
+        per group instead of one per row, the products taken over at most ``PRODUCT_ROWS`` rows so
+        that they cannot overflow."""
+        logs = np.log(np.multiply.reduceat(rows, self._segment_starts, axis=0))
+        if logs.shape[0] == self.row_starts.shape[0]:
+            return logs
+        return np.add.reduceat(logs, self._segment_groups, axis=0)
 
     def weighted_layout(self, z: np.ndarray, w: np.ndarray) -> Layout:
         return build_layout(z, self.empty, self.levels, self.eq_levels, self.eq_Z, weights=w)

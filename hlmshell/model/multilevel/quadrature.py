@@ -217,16 +217,12 @@ def integrate(resp: Generalized, re: RandomEffects, eta0: np.ndarray, lams: list
     # the rows: the linear predictor at every node combination of their innermost group
     chain = chains[-1]
     zlam = re.chain_columns(lams)
-    g = re.row_groups[-1]
-    eta = np.repeat(eta0[:, None], chain.shape[1], axis=1)
-    for f in range(zlam.shape[1]):
-        eta += zlam[:, f:f + 1] * chain[g, :, f]
-    if score:
-        y, n = resp.y[:, None], resp.trials[:, None]
-        kernel, row_d1, _ = resp.family.derivatives(eta, y, n, anc, order=1, constant=False)
-    else:
-        kernel, row_d1 = resp.kernel(eta, anc), None
-    data = re.group_sums(kernel) + re.group_sums(resp.constant(anc))[:, None]
+    eta = np.add(eta0[:, None], zlam[:, :1] * re.expand(chain[:, :, 0])) if zlam.shape[1] \
+        else np.repeat(eta0[:, None], chain.shape[1], axis=1)
+    for f in range(1, zlam.shape[1]):
+        eta += zlam[:, f:f + 1] * re.expand(chain[:, :, f])
+    data, row_d1 = resp.kernel_sums(eta, anc, re.group_sums, re.log_products, int(score))
+    data += re.group_sums(resp.constant(anc))[:, None]
     # up the levels: log Σ over each level's nodes, summed into the parents
     probs: list[np.ndarray] = [None] * D
     for j in range(D - 1, -1, -1):

@@ -96,6 +96,24 @@ class Generalized:
         y, n = self._shape(eta)
         return self.family.derivatives(eta, y, n, anc, order=0, constant=False)[0]
 
+    def kernel_sums(self, eta: np.ndarray, anc: float, sums, log_products, order: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Sums over each group's rows (``sums``) of :meth:`kernel` at rows x quadrature nodes, and
+        with ``order`` 1 the rows' ∂ln f/∂η there.  A Bernoulli logit takes its ln(1 + e^−|η|)
+        terms as the log of their group products (``log_products``): one log per group and node
+        instead of a log1p per row and node, the cost of the whole evaluation otherwise."""
+        y, n = self._shape(eta)
+        if self.family.binary and self.family.link == "logit" and self._unit_trials:
+            return self.family.bernoulli_logit_sums(eta, y, sums, log_products, order)
+        kernel, d1, _ = self.family.derivatives(eta, y, n, anc, order=order, constant=False)
+        return sums(kernel), d1
+
+    @property
+    def _unit_trials(self) -> bool:
+        if "_unit" not in self.__dict__:
+            self.__dict__["_unit"] = bool(np.all(self.trials == 1.0))
+        return self.__dict__["_unit"]
+
     def constant(self, anc: float = 0.0) -> np.ndarray:
         """The rows' η-free part of ln f (kept for the last ancillary value: it is costly)."""
         key = anc if self.family.ancillary is not None else 0.0
