@@ -32,7 +32,7 @@ from .factor import level_lambdas
 from .families import Family
 from .lmm import EquationShape, REEquation, gamma_covariance, gamma_parts
 from .glmm_gradient import lambda_derivatives, laplace_gradient, rule_score
-from .optimise import OptimiserSummary, gradient, hessian
+from .optimise import OptimiserSummary
 from .pirls import Modes, RandomEffects, conditional_modes
 from .quadrature import (
     Integral,
@@ -136,6 +136,8 @@ class _Problem:
         self.rules: list[LevelRule] | None = None
         self._rules_at: np.ndarray | None = None
         self._centre: list[LevelRule] | None = None     # set while differencing
+        self._start: list[LevelRule] | None = None      # a differencing point's predicted rules
+        self._last_rules: list[LevelRule] | None = None  # where the last fixed point ended
 
     # -- parameters ---------------------------------------------------------------------------
     def split(self, psi: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
@@ -181,8 +183,9 @@ class _Problem:
         ``DIFFERENCE_TOL``."""
         point = np.r_[eta0, np.concatenate([f.ravel() for f in factors]), anc]
         rules, tol = self.rules, FIXED_POINT_TOL
+        self._last_rules = None
         if self._centre is not None:
-            rules, tol = self._centre, DIFFERENCE_TOL
+            rules, tol = (self._start or self._centre), DIFFERENCE_TOL
         elif rules is not None and (self._rules_at is None or point.shape != self._rules_at.shape
                                     or float(np.max(np.abs(point - self._rules_at))) > WARM_START):
             rules = None
@@ -200,7 +203,32 @@ class _Problem:
                 break
         if self._centre is None:
             self.rules, self._rules_at = rules, point
+        self._last_rules = rules
         return res
+
+    def _started(self, start: list[LevelRule] | None, fn, *args):
+        """``fn(*args)`` with a differencing point's fixed point started from ``start`` (the centre's
+        rules when None), and the rules it converged to (None unless mean-variance)."""
+        self._start, self._last_rules = start, None
+        try:
+            out = fn(*args)
+        finally:
+            self._start = None
+        return out, self._last_rules
+
+    def _differences(self, fn, phi: np.ndarray, steps: np.ndarray) -> list:
+        """``fn`` at φ ± steps_j e_j, j = 0, 1, … (up, down in turn): each down point's fixed point
+        starts from the reflection of its up point's rules through the centre's, which is that
+        point's own to second order (the same fixed point, reached in fewer iterations)."""
+        out = []
+        for j in range(len(phi)):
+            up, dn = phi.copy(), phi.copy()
+            up[j] += steps[j]
+            dn[j] -= steps[j]
+            value, rules = self._started(None, fn, up)
+            out.append(value)
+            out.append(self._started(_combine([(2.0, self._centre), (-1.0, rules)]), fn, dn)[0])
+        return out
 
     @contextmanager
     def differencing(self, phi: np.ndarray, gslices: dict[int, slice]) -> Iterator[None]:
@@ -281,7 +309,9 @@ class _Problem:
         """dll/dφ: the analytic gradient through dθ/dγ when it is exact, else central differences."""
         if not self.exact_gradient:
             with self.differencing(phi, gslices):
-                return gradient(lambda v: self.loglik_gamma(v, gslices), phi)
+                steps = 1e-5 * np.maximum(1.0, np.abs(phi))     # optimise.gradient's
+                values = self._differences(lambda v: self.loglik_gamma(v, gslices), phi, steps)
+                return (np.array(values[0::2]) - np.array(values[1::2])) / (2 * steps)
         k = self.p + int(self.has_anc)
         return self._rule_gradient_gamma(phi, gslices, k)
 
@@ -304,19 +334,15 @@ class _Problem:
         with np.errstate(all="ignore"), self.differencing(phi, gslices):
             if exact and not self.exact_gradient:
                 return self._likelihood_hessian(phi, gslices, approx)
-            m = len(phi)
-            H = np.empty((m, m))
             k = self.p + int(self.has_anc)
-            for j in range(m):
-                h = 1e-5 * max(1.0, abs(phi[j]))
-                up, dn = phi.copy(), phi.copy()
-                up[j] += h
-                dn[j] -= h
-                if self.exact_gradient:
-                    H[:, j] = (self.gradient_gamma(up, gslices) - self.gradient_gamma(dn, gslices)) / (2 * h)
-                else:
-                    H[:, j] = (self._rule_gradient_gamma(up, gslices, k)
-                               - self._rule_gradient_gamma(dn, gslices, k)) / (2 * h)
+            steps = 1e-5 * np.maximum(1.0, np.abs(phi))
+            if self.exact_gradient:
+                values = self._differences(lambda v: self.gradient_gamma(v, gslices), phi, steps)
+            else:
+                values = self._differences(lambda v: self._rule_gradient_gamma(v, gslices, k),
+                                           phi, steps)
+            H = np.column_stack([(values[2 * j] - values[2 * j + 1]) / (2 * steps[j])
+                                 for j in range(len(phi))])
         return 0.5 * (H + H.T)
 
     def _likelihood_hessian(self, phi: np.ndarray, gslices: dict[int, slice],
@@ -331,15 +357,55 @@ class _Problem:
             ok = np.isfinite(curvature) & (curvature > 0)
             steps = np.where(ok, HESSIAN_STEP / np.sqrt(np.where(ok, curvature, 1.0)), base)
             steps = np.minimum(steps, 50.0 * base)
-        H = hessian(lambda z: self.loglik_gamma(phi + steps * z, gslices), np.zeros_like(phi),
-                    h=1.0, richardson=False)
-        return H / np.outer(steps, steps)
+        return self._second_differences(phi, steps, gslices) / np.outer(steps, steps)
+
+    def _second_differences(self, phi: np.ndarray, steps: np.ndarray,
+                            gslices: dict[int, slice]) -> np.ndarray:
+        """``optimise.hessian``'s central second differences (h = 1, no Richardson) of the log
+        likelihood at φ + steps·z, each point's fixed point started from the rules predicted from
+        the centre's and the axis points' (linear in z: right to second order)."""
+        m = len(phi)
+
+        def f(z: np.ndarray, start):
+            return self._started(start, self.loglik_gamma, phi + steps * z, gslices)
+
+        f0 = f(np.zeros(m), self._centre)[0]
+        axis: dict[tuple[int, int], tuple[float, list[LevelRule] | None]] = {}
+        H = np.empty((m, m))
+        for i in range(m):
+            e = np.eye(m)[i]
+            axis[i, 1] = f(e, None)
+            axis[i, -1] = f(-e, _combine([(2.0, self._centre), (-1.0, axis[i, 1][1])]))
+            H[i, i] = axis[i, 1][0] - 2 * f0 + axis[i, -1][0]
+            for j in range(i):
+                corner = {}
+                for si in (1, -1):
+                    for sj in (1, -1):
+                        z = si * np.eye(m)[i] + sj * np.eye(m)[j]
+                        start = _combine([(1.0, axis[i, si][1]), (1.0, axis[j, sj][1]),
+                                          (-1.0, self._centre)])
+                        corner[si, sj] = f(z, start)[0]
+                H[i, j] = H[j, i] = (corner[1, 1] - corner[1, -1] - corner[-1, 1]
+                                     + corner[-1, -1]) / 4
+        return H
 
     def _rule_gradient_gamma(self, phi: np.ndarray, gslices: dict[int, slice], k: int) -> np.ndarray:
         """The Fisher-identity gradient carried to φ (for approximate Hessians)."""
         psi = self.theta_of(phi, gslices)
         g = self.gradient(psi)
         return np.r_[g[:k], self._jacobian(phi, gslices, k).T @ g[k:]]
+
+
+def _combine(terms: list[tuple[float, list[LevelRule] | None]]) -> list[LevelRule] | None:
+    """Σ a·rules, level by level (None when any is None: the centre's rules are used then)."""
+    if any(rules is None for _, rules in terms):
+        return None
+    out = []
+    for parts in zip(*(rules for _, rules in terms)):
+        c, B, R = (sum(a * getattr(r, name) for (a, _), r in zip(terms, parts))
+                   for name in ("c", "B", "R"))
+        out.append(LevelRule(c, B, R))
+    return out
 
 
 def _check(y, X, levels, equations, method, intpoints):
