@@ -62,19 +62,23 @@ class GramPattern:
         group = zc_rows // Q                           # each stored entry's group
         first = np.searchsorted(group, np.arange(G))   # entries are in row order, so by group
         size = np.bincount(group, minlength=G)[group]  # entries of the entry's group
-        left = np.repeat(np.arange(ZC.nnz), size)
-        offset = np.arange(left.size) - np.repeat(np.cumsum(size) - size, size)
-        right = np.repeat(first[group], size) + offset
+        # int32 indices (at most MAX_PAIRS products): the temporaries stay ~0.1 GB at InstEval's size
+        left = np.repeat(np.arange(ZC.nnz, dtype=np.int32), size)
+        right = np.arange(left.size, dtype=np.int32)
+        right -= np.repeat((np.cumsum(size) - size).astype(np.int32), size)
+        right += np.repeat(first[group].astype(np.int32), size)
         key = ZC.indices[left].astype(np.int64) * R + ZC.indices[right]
         if R * R <= 30_000_000:                        # distinct cells by marking, without a sort
-            rank = np.zeros(R * R, dtype=np.int64)
+            rank = np.zeros(R * R, dtype=np.int32)
             rank[key] = 1
             cells = np.flatnonzero(rank)
             rank[cells] = np.arange(cells.size)
             cell = rank[key]
         else:
             cells, cell = np.unique(key, return_inverse=True)
-        weight = group[left] * Q * Q + (zc_rows[left] % Q) * Q + zc_rows[right] % Q
+        del key
+        weight = (zc_rows[left] % Q) * Q + zc_rows[right] % Q + group[left] * Q * Q if Q > 1 \
+            else group[left]
         self.P = sparse.csr_matrix((ZC.data[left] * ZC.data[right], (cell, weight)),
                                    shape=(cells.size, G * Q * Q))
         self.rows, self.cols = cells // R, cells % R
