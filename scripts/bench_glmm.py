@@ -11,7 +11,7 @@ Cases:
   rs_laplace melogit y x1 x2 || g: x1, covariance(unstructured) intmethod(laplace)
              glmer(y ~ x1 + x2 + (x1 | g), binomial)   (Laplace, nAGQ = 1)
 
-Each side runs in a fresh process.  Ours times the whole ``melogit`` command: the single-level
+Each side runs in a fresh process and is timed in wall and CPU (user + system) seconds.  Ours times the whole ``melogit`` command: the single-level
 logit it starts from and compares with (the LR test), the fit, and the standard errors of every
 parameter from the Hessian of the log likelihood (variance components included).  glmer is timed
 with its defaults (bobyqa + Nelder-Mead), which do not compute SEs for the variance components.
@@ -42,18 +42,21 @@ CASES = {
 }
 
 OURS = """
-import json, sys, time
+import json, resource, sys, time
 import numpy as np
 from hlmshell.shell.dispatcher import run_line
 from hlmshell.shell.session import Session
 s = Session()
 assert run_line(s, "qui import delimited {csv}, asdouble") == 0
+r = resource.getrusage(resource.RUSAGE_SELF)
 t = time.perf_counter(); assert run_line(s, "qui {cmd}") == 0
 secs = time.perf_counter() - t
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = r1.ru_utime + r1.ru_stime - r.ru_utime - r.ru_stime
 e = s.e
 names = e.matrices["b"].colnames
 b = e.matrices["b"].values.reshape(-1)
-print(json.dumps({{"secs": secs, "ll": e.scalars["ll"],
+print(json.dumps({{"secs": secs, "cpu": cpu, "ll": e.scalars["ll"],
                   "fixed": [float(v) for n, v in zip(names, b) if n.startswith("y:")],
                   "var": [float(v) for n, v in zip(names, b) if n.startswith("/:")]}}))
 """
@@ -64,8 +67,8 @@ d <- read.csv("{csv}")
 d$g <- factor(d$g)
 t <- system.time(m <- glmer({formula}, data = d, family = binomial, nAGQ = {nagq}))
 vc <- as.data.frame(VarCorr(m))
-cat(sprintf('{{"secs": %.3f, "user": %.3f, "ll": %.6f, "fixed": [%s], "var": [%s]}}\\n',
-            t[["elapsed"]], t[["user.self"]], as.numeric(logLik(m)),
+cat(sprintf('{{"secs": %.3f, "cpu": %.3f, "ll": %.6f, "fixed": [%s], "var": [%s]}}\\n',
+            t[["elapsed"]], t[["user.self"]] + t[["sys.self"]], as.numeric(logLik(m)),
             paste(sprintf("%.8g", fixef(m)), collapse=","),
             paste(sprintf("%.8g", vc$vcov), collapse=",")))
 """
@@ -112,8 +115,8 @@ def main() -> None:
     a = ap.parse_args()
     if not CSV.exists():
         write_data()
-    print(f"{'case':<12}{'side':<7}{'seconds':>9}{'ratio':>8}  log likelihood  fixed effects"
-          f"  |  variance components")
+    print(f"{'case':<12}{'side':<7}{'wall s':>8}{'ratio':>7}{'CPU s':>8}{'ratio':>7}"
+          f"  log likelihood  fixed effects  |  variance components")
     glmer_runs: dict[tuple[str, int], dict] = {}
     for name in a.cases.split(","):
         cmd, formula, nagq = CASES[name]
@@ -124,12 +127,14 @@ def main() -> None:
             glmer = glmer_runs.get((formula, nagq)) or run_glmer(formula, nagq)
             glmer_runs[(formula, nagq)] = glmer
         ratio = f"{ours['secs'] / glmer['secs']:.3f}" if glmer else "-"
-        print(f"{name:<12}{'ours':<7}{ours['secs']:>9.2f}{ratio:>8}  {ours['ll']:.4f}  "
-              f"{_numbers(ours['fixed'])}  |  {_numbers(ours['var'])}")
+        cpu_ratio = f"{ours['cpu'] / glmer['cpu']:.3f}" if glmer else "-"
+        print(f"{name:<12}{'ours':<7}{ours['secs']:>8.2f}{ratio:>7}{ours['cpu']:>8.2f}"
+              f"{cpu_ratio:>7}  {ours['ll']:.4f}  {_numbers(ours['fixed'])}  |  "
+              f"{_numbers(ours['var'])}")
         if glmer:
-            print(f"{'':<12}{'glmer':<7}{glmer['secs']:>9.2f}{'':>8}  {glmer['ll']:.4f}  "
-                  f"{_numbers(glmer['fixed'][1:] + glmer['fixed'][:1])}  |  "
-                  f"{_numbers(glmer['var'])}   (user {glmer['user']:.1f} s)")
+            print(f"{'':<12}{'glmer':<7}{glmer['secs']:>8.2f}{'':>7}{glmer['cpu']:>8.2f}{'':>7}"
+                  f"  {glmer['ll']:.4f}  {_numbers(glmer['fixed'][1:] + glmer['fixed'][:1])}  |  "
+                  f"{_numbers(glmer['var'])}")
         print(f"{'':<12}load average before the case: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f};"
               f" after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         sys.stdout.flush()
