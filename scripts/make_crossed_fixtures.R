@@ -331,6 +331,7 @@ extract <- function(spec, data, data_info) {
     generator_cmd = data_info$generator_cmd,
     lme4_formula = spec$formula,
     stata_cmd = spec$stata,
+    stata_prepare = I(if (is.null(spec$prepare)) character(0) else spec$prepare),
     method = spec$method,
     depvar = spec$depvar,
     n = n,
@@ -466,7 +467,13 @@ small_specs <- list(
   list(stem = "crossed_small_a_cb", formula = "y ~ x + (1 | a) + (1 | c/b)",
        stata = "mixed y x || _all: R.a || c: || b:",
        fixed = c(x = "x", `_cons` = "(Intercept)"),
-       levels = list(rlev("a"), glev("c"), glev("b", "b:c")))
+       levels = list(rlev("a"), glev("c"), glev("b", "b:c"))),
+  # three crossed factors, all in the trailing block but the first (b is nested in c, but as
+  # R.b and R.c they are separate terms, as lme4's (1 | b) + (1 | c))
+  list(stem = "crossed_small_abc", formula = "y ~ x + (1 | a) + (1 | b) + (1 | c)",
+       stata = "mixed y x || _all: R.a || _all: R.b || _all: R.c",
+       fixed = c(x = "x", `_cons` = "(Intercept)"),
+       levels = list(rlev("a"), rlev("b"), rlev("c")))
 )
 slopes_specs <- list(
   list(stem = "crossed_slopes", formula = "y ~ x + (1 | h) + (x | g)",
@@ -474,6 +481,15 @@ slopes_specs <- list(
        fixed = c(x = "x", `_cons` = "(Intercept)"),
        levels = list(rlev("h"),
                      list(name = "g", factor = "g", blocks = "g", covariance = "unstructured",
+                          vars = c(x = "x", `_cons` = "(Intercept)")))),
+  # a random slope inside a nested term beside a crossed one: g (slope) nested in k = floor((g-1)/10)
+  # (10 groups), both crossed with h; the test makes k with `stata_prepare`
+  list(stem = "crossed_slopes_nested", formula = "y ~ x + (1 | h) + (1 | k) + (x | k:g)",
+       stata = "mixed y x || _all: R.h || k: || g: x, cov(unstructured)",
+       prepare = "generate k = floor((g - 1) / 10)",
+       fixed = c(x = "x", `_cons` = "(Intercept)"),
+       levels = list(rlev("h"), glev("k"),
+                     list(name = "g", factor = "k:g", blocks = "k:g", covariance = "unstructured",
                           vars = c(x = "x", `_cons` = "(Intercept)"))))
 )
 insteval_specs <- list(
@@ -533,6 +549,7 @@ if (want("crossed_small")) {
 }
 if (want("crossed_slopes")) {
   d <- read_data("crossed_slopes", c("g", "h"))
+  d$data$k <- factor((as.integer(as.character(d$data$g)) - 1) %/% 10)
   data_info[[length(data_info) + 1]] <- d$info
   models <- c(models, run_specs(slopes_specs, "y", d))
 }
