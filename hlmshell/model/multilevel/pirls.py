@@ -21,7 +21,7 @@ import numpy as np
 from hlmshell.model.errors import ModelError
 
 from .crossprod import Layout, LevelInfo, build_layout
-from .factor import Elimination, eliminate
+from .factor import Elimination, cholesky_batched, eliminate
 from .response import Generalized
 
 PRODUCT_ROWS = 512      # rows per product in :meth:`RandomEffects.log_products` (2^512 < 1e155)
@@ -170,6 +170,15 @@ def conditional_modes(resp: Generalized, re: RandomEffects, eta0: np.ndarray,
     """Newton (penalised IRLS) with step halving from ``start`` (zeros by default).
 
     Raises ModelError("modes_not_found") when the iterations do not converge."""
+    if len(re.elevels) == 1:
+        return _one_level_modes(resp, re, eta0, lams, anc, start, tol, maxiter)
+    return _nested_modes(resp, re, eta0, lams, factors, anc, start, tol, maxiter)
+
+
+def _nested_modes(resp: Generalized, re: RandomEffects, eta0: np.ndarray,
+                  lams: list[np.ndarray], factors: list[np.ndarray], anc: float,
+                  start: list[np.ndarray] | None, tol: float, maxiter: int) -> Modes:
+    """:func:`conditional_modes` through the block elimination of the levels."""
     u = [x.copy() for x in start] if start is not None else \
         [np.zeros((el.n_groups, el.Q)) for el in re.elevels]
     zlam = re.level_columns(lams)
@@ -197,6 +206,90 @@ def conditional_modes(resp: Generalized, re: RandomEffects, eta0: np.ndarray,
         u, eta, h = trial, eta_t, h_t
         if size * t < tol:
             return Modes(u, _curvature(resp, re, eta, factors, anc), h, eta, it)
+    raise ModelError("modes_not_found")
+
+
+def _one_level_modes(resp: Generalized, re: RandomEffects, eta0: np.ndarray,
+                     lams: list[np.ndarray], anc: float,
+                     start: list[np.ndarray] | None, tol: float, maxiter: int) -> Modes:
+    """:func:`conditional_modes` for one level of random effects: M is block diagonal, so each
+    group's Newton step is its own Q x Q solve on group sums of the rows (no layout, no
+    elimination), and the derivatives at an accepted trial point serve the next step.  A step
+    below ``tol`` is the last one, taken without the halving's evaluation (the general path
+    evaluates it, then stops), and M with the observed curvature is that of its derivatives."""
+    el0 = re.elevels[0]
+    Q = el0.Q
+    zl = re.level_columns(lams)[0]
+    pairs = [(a, b) for a in range(Q) for b in range(a, Q)]
+    # rows' z̃_a z̃_b and z̃_a as rows of contiguous arrays: the group sums run along them
+    products = np.stack([zl[:, a] * zl[:, b] for a, b in pairs])
+    zl_t = np.ascontiguousarray(zl.T)
+    eye = np.eye(Q)
+
+    def at(u: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+        """η, h and ln f's derivatives at u."""
+        if Q == 1:
+            eta = eta0 + zl[:, 0] * re.expand(u[:, 0])
+        else:
+            eta = eta0 + np.einsum("iq,iq->i", zl, re.expand(u))
+        ll, d1, d2 = resp.derivative_sums(eta, anc, re.group_sums, re.log_products)
+        return eta, ll - 0.5 * float(np.sum(u * u)), d1, d2
+
+    def blocks(w: np.ndarray, d1: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+        """M's blocks Λ'Z'WZΛ + I and, given d1, Λ'Z's: one group sum over the rows."""
+        k = len(pairs)
+        rows = np.empty((k + (Q if d1 is not None else 0), re.n))
+        np.multiply(products, w, out=rows[:k])
+        if d1 is not None:
+            np.multiply(zl_t, d1, out=rows[k:])
+        sums = np.add.reduceat(rows, re.row_starts, axis=1).T
+        M = np.empty((sums.shape[0], Q, Q))
+        for j, (a, b) in enumerate(pairs):
+            M[:, a, b] = M[:, b, a] = sums[:, j]
+        return M + eye, (sums[:, k:] if d1 is not None else None)
+
+    u = start[0].copy() if start is not None else np.zeros((el0.n_groups, Q))
+    eta, h, d1, d2 = at(u)
+    if not np.isfinite(h):
+        raise ModelError("modes_not_found")
+    for it in range(1, maxiter + 1):
+        M, score = blocks(resp.irls_weights(eta, d2, anc), d1)
+        grad = score - u
+        step = grad / M[:, :, 0] if Q == 1 else np.linalg.solve(M, grad[:, :, None])[:, :, 0]
+        size = float(np.max(np.abs(step))) if step.size else 0.0
+        if size < tol:         # the step taken without a check: u to rounding, as the general path
+            u = u + step
+            eta, h, d1, d2 = at(u)
+            return Modes([u], _one_level_curvature(resp, eta, d2, blocks, lams, anc),
+                         h, eta, it)
+        t = 1.0
+        while True:
+            trial = u + t * step
+            eta_t, h_t, d1_t, d2_t = at(trial)
+            if h_t >= h - 1e-13 * (1.0 + abs(h)) or t < 1e-8:
+                break
+            t *= 0.5
+        if not np.isfinite(h_t):
+            raise ModelError("modes_not_found")
+        u, eta, h, d1, d2 = trial, eta_t, h_t, d1_t, d2_t
+        if size * t < tol:
+            return Modes([u], _one_level_curvature(resp, eta, d2, blocks, lams, anc),
+                         h, eta, it)
+    raise ModelError("modes_not_found")
+
+
+def _one_level_curvature(resp: Generalized, eta: np.ndarray, d2: np.ndarray, blocks,
+                         lams: list[np.ndarray], anc: float) -> Elimination:
+    """:func:`_curvature` for one level: the elimination is each group's Cholesky factor."""
+    for w in (-d2, resp.irls_weights(eta, d2, anc)):
+        try:
+            L = cholesky_batched(blocks(w)[0])
+        except np.linalg.LinAlgError:
+            continue
+        G, Q = L.shape[0], L.shape[1]
+        logdet = 2.0 * float(np.sum(np.log(np.diagonal(L, axis1=1, axis2=2))))
+        return Elimination(logdet, np.zeros((1, 1)), lams, [(L, np.zeros((G, Q, 0)), np.zeros((G, Q, 1)))])
     raise ModelError("modes_not_found")
 
 

@@ -108,6 +108,17 @@ class Generalized:
         kernel, d1, _ = self.family.derivatives(eta, y, n, anc, order=order, constant=False)
         return sums(kernel), d1
 
+    def derivative_sums(self, eta: np.ndarray, anc: float, sums, log_products
+                        ) -> tuple[float, np.ndarray, np.ndarray]:
+        """Σ of :meth:`kernel` over the rows with the rows' ∂ln f/∂η and ∂²ln f/∂η² (penalised
+        IRLS), through :meth:`kernel_sums`' shortcut for the Bernoulli logit (∂² = p(p − 1))."""
+        if self.family.binary and self.family.link == "logit" and self._unit_trials:
+            total, d1 = self.kernel_sums(eta, anc, sums, log_products, order=1)
+            p = self.y - d1
+            return float(np.sum(total)), d1, p * (p - 1.0)
+        kernel, d1, d2 = self.derivatives(eta, anc)
+        return float(np.sum(kernel)), d1, d2
+
     @property
     def _unit_trials(self) -> bool:
         if "_unit" not in self.__dict__:
