@@ -661,7 +661,8 @@ def _posterior(prob: _Problem, beta: np.ndarray, factors: list[np.ndarray], anc:
     method, nodes = prob.method, prob.nodes
     prob.method = "mvaghermite"
     prob.nodes = [product_rule(intpoints, el.Q) for el in prob.re.elevels]
-    prob.rules = None
+    if method != "mvaghermite":     # a mean-variance fit's last rules are these (its fixed point)
+        prob.rules = None
     with np.errstate(all="ignore"):
         mom = prob.evaluate(eta0, factors, anc, posterior=True).moments()
     prob.method, prob.nodes = method, nodes
