@@ -205,9 +205,10 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
     (after lower-casing or truncation to 32 characters) names its column ``v#`` (# its position)
     and becomes its variable label.  Whole-number columns become integers (double beyond the long
     range); other numeric columns are stored as ``float`` (rounded to single precision, then held
-    as float64) unless ``asdouble``; everything else is a string.  The file is parsed by pyarrow's multithreaded CSV reader, which types the plainly
-    numeric columns itself (blank and ``.`` fields are missing); Stata's rules are then applied to
-    the parsed columns, and any other column is read again as text and typed from its text.
+    as float64) unless ``asdouble``; everything else is a string.  The file is parsed by pyarrow's
+    CSV reader, which types the plainly numeric columns itself (blank and ``.`` fields are missing);
+    Stata's rules are then applied to the parsed columns, and any other column is read again as text
+    and typed from its text.
     """
     import pyarrow as pa
     from pyarrow import csv
@@ -221,8 +222,8 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
                                block_size=1 << 24)
         parse = csv.ParseOptions(delimiter=sep)
         convert = csv.ConvertOptions(null_values=["", "."], strings_can_be_null=False)
-        table = csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
-        text = [name for name in columns if not _plain_numbers(table.column(name))]
+        chunks = _column_chunks(path, read, parse, convert)
+        text = [name for name in columns if not _plain_numbers(chunks[name])]
         if text:
             convert = csv.ConvertOptions(column_types={name: pa.string() for name in text},
                                          include_columns=text, strings_can_be_null=False)
@@ -236,10 +237,34 @@ def read_delimited(path: Path, *, delimiter: str | None, header: bool,
         if col in text:
             out[name] = _typed(pd.Series(strings.column(col).to_numpy(zero_copy_only=False),
                                          dtype=object), asdouble)
-        else:       # column by column, each freed from the table once stored
-            out[name] = _stored_numbers(table.column(col), asdouble)
-            table = table.drop_columns([col])
+        else:       # column by column, each one's parsed blocks freed once stored
+            out[name] = _stored_numbers(chunks.pop(col), asdouble)
+            pa.default_memory_pool().release_unused()    # else the pool keeps the freed blocks
     return Dataset(pd.DataFrame(out, copy=False), labels), notes
+
+
+def _column_chunks(path: Path, read, parse, convert) -> dict:
+    """Each column as a pyarrow ChunkedArray of the reader's blocks.
+
+    The streaming reader holds only the parsed blocks (the whole-file reader's buffers reach
+    several times the data); it types every column from the first block, so a file whose later
+    blocks do not fit those types is read again whole, where pyarrow types from all the rows."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    try:
+        reader = csv.open_csv(path, read_options=read, parse_options=parse,
+                              convert_options=convert)
+        names = reader.schema.names
+        blocks: list[list] = [[] for _ in names]
+        for batch in reader:
+            for k, part in enumerate(blocks):
+                part.append(batch.column(k))
+        return {name: pa.chunked_array(part, type=reader.schema.field(k).type)
+                for k, (name, part) in enumerate(zip(names, blocks))}
+    except pa.ArrowInvalid:
+        table = csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        return {name: table.column(name) for name in table.column_names}
 
 
 def _delimiter(path: Path) -> str:
@@ -301,17 +326,26 @@ def _stored_numbers(column, asdouble: bool) -> np.ndarray:
     from pyarrow import compute as pc
 
     missing = column.null_count > 0
-    whole = pa.types.is_integer(column.type) or pc.all(pc.equal(column, pc.round(column))).as_py()
+    # chunk by chunk (an all-missing chunk's test is null): no whole-column temporaries
+    whole = pa.types.is_integer(column.type) or all(
+        pc.all(pc.equal(chunk, pc.round(chunk))).as_py() is not False for chunk in column.chunks)
+    dtype = np.float64
     if whole:
         bounds = pc.min_max(column)
-        dtype = smallest_int(np.array([bounds["min"].as_py(), bounds["max"].as_py()]))
-        if dtype is not None and not missing:
-            return column.to_numpy().astype(dtype)
-        if dtype is None:           # beyond the long range: double, as Stata stores them
+        small = smallest_int(np.array([bounds["min"].as_py(), bounds["max"].as_py()]))
+        if small is not None and not missing:
+            dtype = small
+        if small is None:           # beyond the long range: double, as Stata stores them
             asdouble = True
-    if not asdouble:
-        column = pc.cast(pc.cast(column, pa.float32(), safe=False), pa.float64())
-    return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    rounded = dtype == np.float64 and not asdouble
+    out = np.empty(len(column), dtype=dtype)
+    at = 0
+    for chunk in column.chunks:     # block by block into the stored array
+        if rounded:
+            chunk = pc.cast(pc.cast(chunk, pa.float32(), safe=False), pa.float64())
+        out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return out
 
 
 def _stored(values: np.ndarray, missing: bool, asdouble: bool) -> pd.Series:
