@@ -185,8 +185,8 @@ def _term_cells(term: Term, data: pd.DataFrame, rows: np.ndarray, model_keys: se
         display = "#".join([c.var for c in factors] + [f"c.{c.var}" for c in conts])
     else:
         display = "#".join(f"c.{c.var}" for c in conts) if interaction else conts[0].var
-    cont_product = np.ones(int(rows.sum()))
-    for x in cvals:
+    cont_product = cvals[0] if cvals else np.ones(int(rows.sum()))   # 1 * x is x: no copy
+    for x in cvals[1:]:
         cont_product = cont_product * x
 
     cells: list[_Cell] = []
@@ -219,7 +219,8 @@ def _term_cells(term: Term, data: pd.DataFrame, rows: np.ndarray, model_keys: se
                         base=base, omitted=empty, empty=empty,
                         parts=tuple((c.var, v) for c, v in zip(factors, cell))
                         + tuple((c.var, None) for c in conts))
-        values = None if base else indicator.astype(float) * cont_product
+        values = None if base else (cont_product if not factors  # the indicator is all ones
+                                    else indicator.astype(float) * cont_product)
         cells.append(_Cell(column, values))
     return cells
 
@@ -248,22 +249,24 @@ def _collinear(columns: list[np.ndarray], constant: bool) -> list[bool]:
         scale = float(x @ x)
         v = x - x.mean() if constant else x.copy()
         Q = basis[:, :kept]
-        for _ in range(2):          # Gram-Schmidt twice for numerical orthogonality
+        for _ in range(2 if kept else 0):   # Gram-Schmidt twice for numerical orthogonality
             v -= Q @ (Q.T @ v)
         norm2 = float(v @ v)
         if scale == 0.0 or norm2 <= COLLINEAR_TOL * scale:
             dropped.append(True)
             continue
         dropped.append(False)
-        basis[:, kept] = v / np.sqrt(norm2)
+        if len(dropped) < len(columns):     # the last column is tested against the basis only
+            basis[:, kept] = v / np.sqrt(norm2)
         kept += 1
     return dropped
 
 
 def build_design(data: pd.DataFrame, terms: list[Term], *, constant: bool = True,
-                 rows: np.ndarray | None = None) -> Design:
+                 rows: np.ndarray | None = None, order: str = "C") -> Design:
     """The design matrix of the factor-variable ``terms`` (:func:`hlmshell.lang.fvnotation.parse_terms`)
-    over the rows in ``rows`` (default: rows with no missing value).
+    over the rows in ``rows`` (default: rows with no missing value), in ``order`` ("F": each column
+    contiguous, so that column slices of X are views).
 
     Levels are those present in the sample.  Raises ModelError for string variables and for negative
     or noninteger factor values.
@@ -286,7 +289,8 @@ def build_design(data: pd.DataFrame, terms: list[Term], *, constant: bool = True
         if drop:
             cells[i].column.omitted = True
     if constant:
-        cells.append(_Cell(Column("_cons", "_cons", "", "constant", False, False), np.ones(n)))
+        cells.append(_Cell(Column("_cons", "_cons", "", "constant", False, False),
+                           np.broadcast_to(1.0, n)))    # no memory until copied into X
 
     notes: list[str] = []
     for cell in cells:
@@ -299,6 +303,9 @@ def build_design(data: pd.DataFrame, terms: list[Term], *, constant: bool = True
             col.name = _omit_name(col)
 
     estimable = [i for i, c in enumerate(cells) if c.column.estimable]
-    X = np.column_stack([cells[i].values for i in estimable]) if estimable else np.zeros((n, 0))
-    return Design(X=np.asarray(X, dtype=float), columns=[c.column for c in cells],
+    X = np.empty((n, len(estimable)), order=order)
+    for k, i in enumerate(estimable):
+        X[:, k] = cells[i].values
+        cells[i].values = None                  # each cell freed once copied
+    return Design(X=X, columns=[c.column for c in cells],
                   estimable=estimable, variables=used, notes=notes, rows=rows)

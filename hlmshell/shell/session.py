@@ -165,7 +165,9 @@ class Session:
 
     def sample_keys(self, mask: np.ndarray) -> np.ndarray:
         """The keys of the observations ``mask`` selects, to keep as e(sample)."""
-        return self._keys[np.asarray(mask, dtype=bool)].copy()
+        mask = np.asarray(mask, dtype=bool)
+        # keys are replaced, never changed in place, so the whole sample can share them
+        return self._keys if mask.all() else self._keys[mask]
 
     def in_sample(self, e: EResults | None) -> np.ndarray:
         """e(sample) over the data in memory: which observations the estimation used."""

@@ -63,15 +63,18 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype.kind in "iu" and n:
         if values.min() >= 0 and values.max() < 4 * n + 1024:
             present = np.bincount(values) > 0
-            codes = (np.cumsum(present) - 1)[values].astype(np.int64)
             k = int(present.sum())
+            codes = (values.astype(np.int64, copy=False) if k == len(present)   # already 0..k-1
+                     else (np.cumsum(present) - 1)[values])
         else:
             import pandas as pd
 
             codes, uniques = pd.factorize(values, sort=True)
             codes, k = codes.astype(np.int64), len(uniques)
         first = np.full(k, n, dtype=np.int64)
-        np.minimum.at(first, codes, np.arange(n, dtype=np.int64))
+        step = 1 << 20                      # row numbers a block at a time, not n of them at once
+        for at in range(0, n, step):
+            np.minimum.at(first, codes[at:at + step], np.arange(at, min(at + step, n), dtype=np.int64))
         return codes, first
     if values.dtype == object:
         values = values.astype(str)

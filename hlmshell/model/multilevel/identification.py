@@ -58,5 +58,5 @@ def check_levels(structure: Structure, n: int, p: int) -> None:
 
 def _constant(x: np.ndarray) -> bool:
     """Whether ``x`` takes one value (to rounding) in the estimation sample."""
-    scale = max(float(np.max(np.abs(x))), 1.0) if len(x) else 1.0
+    scale = max(float(np.max(x)), -float(np.min(x)), 1.0) if len(x) else 1.0   # max |x|, no copy
     return bool(len(x)) and float(np.ptp(x)) <= _TOLERANCE * scale

@@ -21,7 +21,7 @@ from hlmshell.model.protocol import Influence, Statistic
 from .blup import random_effects
 from .identification import check_effects, check_levels
 from .lmm import LMMFit, REEquation, fit_lmm
-from .structure import ALL, EquationSpec, Structure, build_structure
+from .structure import ALL, Equation, EquationSpec, Structure, build_structure
 
 
 @dataclass
@@ -214,15 +214,29 @@ def fit_mixed_model(data: pd.DataFrame, depvar: str, terms: list[Term], levels: 
                     maxiter: int = 300, tolerance: float = 1e-8, ltolerance: float = 1e-10,
                     nrtolerance: float = 1e-12) -> MixedModel:
     """Fit on ``data`` (the estimation sample, rows already selected)."""
-    design = build_design(data, terms, constant=constant)
+    design = build_design(data, terms, constant=constant, order="F")
     structure = build_structure(data, levels, equations)
     check_effects(structure, data)
     check_levels(structure, len(data), design.X.shape[1])
     arrays = [REEquation(eq.level, list(eq.names), np.ones((len(data), 1)), eq.cov,
                          structure.effect_codes(eq, data))
-              if eq.spec.factor is not None else REEquation(eq.level, list(eq.names), eq.z(data), eq.cov)
+              if eq.spec.factor is not None else REEquation(eq.level, list(eq.names),
+                                                            _z(eq, design, data), eq.cov)
               for eq in structure.equations]
     fit = fit_lmm(data[depvar].to_numpy(dtype=float), design.X, list(structure.groups), arrays,
                   reml=reml, maxiter=maxiter, tolerance=tolerance, ltolerance=ltolerance,
                   nrtolerance=nrtolerance)
     return MixedModel(depvar, design, structure, fit)
+
+
+def _z(eq: Equation, design: Design, data: pd.DataFrame) -> np.ndarray:
+    """The equation's columns: a view of X where they are X's columns in a row (``x _cons`` in
+    ``mixed y x || g: x``, the same numbers from the same variables), else :meth:`Equation.z`,
+    so that the fit does not hold the data's columns twice."""
+    wanted = [((v, None),) for v in eq.spec.variables] + ([()] if eq.spec.constant else [])
+    held = [(c.parts if c.kind == "continuous" else () if c.kind == "constant" else None)
+            for c in (design.columns[j] for j in design.estimable)]
+    for start in range(len(held) - len(wanted) + 1):
+        if wanted and held[start:start + len(wanted)] == wanted and design.X.shape[0] == len(data):
+            return design.X[:, start:start + len(wanted)]
+    return eq.z(data)

@@ -126,11 +126,18 @@ def _default_cov(spec: EquationSpec, q: int) -> str:
     return cov
 
 
+def _level_codes(values: pd.Series) -> np.ndarray:
+    """A level variable's values as sorted codes: integers as they are (``build_levels`` codes them
+    through a count table, in the same order, without pandas' hashing copies), others factorised."""
+    if values.dtype.kind in "iu":
+        return values.to_numpy()
+    return pd.factorize(values, sort=True)[0].astype(np.int64, copy=False)
+
+
 def build_structure(data: pd.DataFrame, levels: list[str], specs: list[EquationSpec]) -> Structure:
     """Groups and equations on the estimation sample ``data`` (rows already selected)."""
     n = len(data)
-    codes = [np.zeros(n, dtype=np.int64) if name == ALL
-             else pd.factorize(data[name], sort=True)[0].astype(np.int64) for name in levels]
+    codes = [np.zeros(n, dtype=np.int64) if name == ALL else _level_codes(data[name]) for name in levels]
     groups = build_levels(codes, n)
     keys = tuple(pd.MultiIndex.from_frame(level_frame(data.iloc[g.first_row], tuple(levels[:k + 1])))
                  for k, g in enumerate(groups))
