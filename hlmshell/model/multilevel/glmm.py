@@ -314,7 +314,7 @@ class _Problem:
                 values = self._differences(lambda v: self.loglik_gamma(v, gslices), phi, steps)
                 return (np.array(values[0::2]) - np.array(values[1::2])) / (2 * steps)
         k = self.p + int(self.has_anc)
-        return self._rule_gradient_gamma(phi, gslices, k)
+        return self._rule_value_gradient_gamma(phi, gslices, k)[1]
 
     def _jacobian(self, phi: np.ndarray, gslices: dict[int, slice], k: int) -> np.ndarray:
         """dθ/dγ by central differences (the map is a few small matrix functions)."""
@@ -332,25 +332,37 @@ class _Problem:
         """d²ll/dφ²: central differences of the analytic gradient (the exact Hessian when that
         gradient is exact; else, with ``exact=False``, a close approximation for Newton steps), or
         of the log likelihood itself, in steps scaled by ``approx`` (such an approximation)."""
+        if exact and not self.exact_gradient:
+            return self.likelihood_hessian(phi, gslices, approx)[0]
+        if not self.exact_gradient:
+            return self.approximate_hessian(phi, gslices)[0]
         with np.errstate(all="ignore"), self.differencing(phi, gslices):
-            if exact and not self.exact_gradient:
-                return self._likelihood_hessian(phi, gslices, approx)
-            k = self.p + int(self.has_anc)
             steps = 1e-5 * np.maximum(1.0, np.abs(phi))
-            if self.exact_gradient:
-                values = self._differences(lambda v: self.gradient_gamma(v, gslices), phi, steps)
-            else:
-                values = self._differences(lambda v: self._rule_gradient_gamma(v, gslices, k),
-                                           phi, steps)
-            H = np.column_stack([(values[2 * j] - values[2 * j + 1]) / (2 * steps[j])
-                                 for j in range(len(phi))])
-        return 0.5 * (H + H.T)
+            values = self._differences(lambda v: self.gradient_gamma(v, gslices), phi, steps)
+            return _symmetric(np.column_stack([(values[2 * j] - values[2 * j + 1]) / (2 * steps[j])
+                                               for j in range(len(phi))]))
 
-    def _likelihood_hessian(self, phi: np.ndarray, gslices: dict[int, slice],
-                            approx: np.ndarray | None) -> np.ndarray:
+    def approximate_hessian(self, phi: np.ndarray, gslices: dict[int, slice]
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """For the adaptive rules: central differences of the rule gradient (a close approximation
+        to the Hessian, for Newton steps), and the gradient from the log likelihoods at the same
+        points (:meth:`gradient_gamma`'s points and fixed points: its value, at no extra cost)."""
+        k = self.p + int(self.has_anc)
+        with np.errstate(all="ignore"), self.differencing(phi, gslices):
+            steps = 1e-5 * np.maximum(1.0, np.abs(phi))
+            values = self._differences(lambda v: self._rule_value_gradient_gamma(v, gslices, k),
+                                       phi, steps)
+        H = np.column_stack([(values[2 * j][1] - values[2 * j + 1][1]) / (2 * steps[j])
+                             for j in range(len(phi))])
+        f = np.array([v[0] if np.isfinite(v[0]) else np.nan for v in values])
+        return _symmetric(H), (f[0::2] - f[1::2]) / (2 * steps)
+
+    def likelihood_hessian(self, phi: np.ndarray, gslices: dict[int, slice],
+                           approx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Central differences of the log likelihood, each parameter stepped by a fraction of its
         standard error as ``approx`` has it: steps that size neither drown in rounding nor feel
-        the function's higher derivatives, whatever the parameters' scales (age² beside ln σ)."""
+        the function's higher derivatives, whatever the parameters' scales (age² beside ln σ).
+        With it the gradient (:meth:`_second_differences`)."""
         base = 1e-3 * np.maximum(1.0, np.abs(phi))
         steps = base
         if approx is not None:
@@ -358,16 +370,21 @@ class _Problem:
             ok = np.isfinite(curvature) & (curvature > 0)
             steps = np.where(ok, HESSIAN_STEP / np.sqrt(np.where(ok, curvature, 1.0)), base)
             steps = np.minimum(steps, 50.0 * base)
-        return self._second_differences(phi, steps, gslices) / np.outer(steps, steps)
+        with np.errstate(all="ignore"), self.differencing(phi, gslices):
+            D, grad = self._second_differences(phi, steps, gslices)
+        return _symmetric(D / np.outer(steps, steps)), grad
 
     def _second_differences(self, phi: np.ndarray, steps: np.ndarray,
-                            gslices: dict[int, slice]) -> np.ndarray:
+                            gslices: dict[int, slice]) -> tuple[np.ndarray, np.ndarray]:
         """Central second differences (h = 1) of the log likelihood at φ + steps·z, the mixed
         ones from the two diagonal corners (Abramowitz & Stegun 25.3.27, O(h²) as the four-corner
         rule; 1 + m + m² points instead of 1 + 2m²):
-            H_ij = [f(e_i + e_j) + f(−e_i − e_j) − f(e_i) − f(−e_i) − f(e_j) − f(−e_j) + 2f(0)] / 2.
+            H_ij = [f(e_i + e_j) + f(−e_i − e_j) − f(e_i) − f(−e_i) − f(e_j) − f(−e_j) + 2f(0)] / 2,
+        and the gradient by central differences in ``optimise.gradient``'s small steps (the axis
+        points' own differences are off by f'''h²/6, up to 1e-11 in the scaled gradient on
+        skewed likelihoods: too coarse for the convergence test).
         Each point's fixed point starts from the rules predicted from the centre's and the axis
-        points' (linear in z: right to second order)."""
+        points' (linear in z, right to second order; the small steps' on the parabola)."""
         m = len(phi)
 
         def f(z: np.ndarray, start):
@@ -376,11 +393,19 @@ class _Problem:
         f0 = f(np.zeros(m), self._centre)[0]
         axis: dict[tuple[int, int], tuple[float, list[LevelRule] | None]] = {}
         H = np.empty((m, m))
+        grad = np.empty(m)
         for i in range(m):
             e = np.eye(m)[i]
             axis[i, 1] = f(e, None)
             axis[i, -1] = f(-e, _combine([(2.0, self._centre), (-1.0, axis[i, 1][1])]))
             H[i, i] = axis[i, 1][0] - 2 * f0 + axis[i, -1][0]
+            small = 1e-5 * max(1.0, abs(phi[i])) / steps[i]
+            ends = []
+            for z in (small, -small):      # their rules: the parabola through the axis points'
+                start = _combine([(1.0 - z * z, self._centre), ((z * z + z) / 2, axis[i, 1][1]),
+                                  ((z * z - z) / 2, axis[i, -1][1])])
+                ends.append(f(z * e, start)[0])
+            grad[i] = (ends[0] - ends[1]) / (2 * small * steps[i])
             for j in range(i):
                 corners = 0.0
                 for sign in (1, -1):
@@ -390,13 +415,19 @@ class _Problem:
                     corners += f(z, start)[0]
                 H[i, j] = H[j, i] = (corners - axis[i, 1][0] - axis[i, -1][0] - axis[j, 1][0]
                                      - axis[j, -1][0] + 2 * f0) / 2
-        return H
+        return H, grad
 
-    def _rule_gradient_gamma(self, phi: np.ndarray, gslices: dict[int, slice], k: int) -> np.ndarray:
-        """The Fisher-identity gradient carried to φ (for approximate Hessians)."""
+    def _rule_value_gradient_gamma(self, phi: np.ndarray, gslices: dict[int, slice], k: int
+                                   ) -> tuple[float, np.ndarray]:
+        """The log likelihood and the Fisher-identity gradient carried to φ (for approximate
+        Hessians)."""
         psi = self.theta_of(phi, gslices)
-        g = self.gradient(psi)
-        return np.r_[g[:k], self._jacobian(phi, gslices, k).T @ g[k:]]
+        f, g = self.value_and_gradient(psi)
+        return f, np.r_[g[:k], self._jacobian(phi, gslices, k).T @ g[k:]]
+
+
+def _symmetric(H: np.ndarray) -> np.ndarray:
+    return 0.5 * (H + H.T)
 
 
 def _combine(terms: list[tuple[float, list[LevelRule] | None]]) -> list[LevelRule] | None:
@@ -586,12 +617,19 @@ def _polish(prob: _Problem, phi: np.ndarray, gslices: dict[int, slice],
     the log likelihood by less than ``ltolerance`` (relative).  The Hessian there is the one V
     uses.
 
-    The steps start with the Hessian of the analytic gradient (exact for Laplace and non-adaptive
-    quadrature, close for the adaptive rules); when two steps have not converged, the exact
-    Hessian of the log likelihood takes over (quadratic convergence from there)."""
+    The first step takes the Hessian of the analytic gradient (exact for Laplace and
+    non-adaptive quadrature, and the steps' Hessian throughout then; close for the adaptive rules,
+    whose gradient comes from the likelihoods at the same points).  For the adaptive rules every
+    later point gets the exact Hessian of the log likelihood with the gradient from small steps
+    beside its axis points, their fixed points started on the parabola through those (one
+    integration each): quadratic convergence, and the last point's Hessian is V's."""
     tolerance, ltolerance, nrtolerance = tolerances
     exact = prob.exact_gradient
-    H = prob.hessian_gamma(phi, gslices, exact=exact)
+    g: np.ndarray | None = None
+    if exact:
+        H = prob.hessian_gamma(phi, gslices, exact=True)
+    else:
+        H, g = prob.approximate_hessian(phi, gslices)
     f = prob.loglik_gamma(phi, gslices)
     log, it = list(summary.log), summary.iterations
     converged = False
@@ -601,16 +639,19 @@ def _polish(prob: _Problem, phi: np.ndarray, gslices: dict[int, slice],
     for step_no in range(50):
         if it >= maxiter or not np.all(np.isfinite(H)):
             break
-        g = prob.gradient_gamma(phi, gslices)
+        if step_no and not prob.exact_gradient:
+            H, g = prob.likelihood_hessian(phi, gslices, H)
+            at, exact = phi.copy(), True
+            if not np.all(np.isfinite(H)):
+                break
+        if g is None or prob.exact_gradient:
+            g = prob.gradient_gamma(phi, gslices)
         if not np.all(np.isfinite(g)):
             break
         step, scaled = _newton_step(g, H)
         if scaled < nrtolerance and small_step:
             converged = True
             break
-        if step_no >= 2 and not exact:
-            H, at, exact = prob.hessian_gamma(phi, gslices, approx=H), phi.copy(), True
-            step, scaled = _newton_step(g, H)
         found = _halve(lambda v: prob.loglik_gamma(v, gslices), phi, step, f)
         if found is None:
             converged = scaled < np.sqrt(nrtolerance)
