@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -268,13 +269,20 @@ def crossed_core(cl: CrossedLayout, factors: list[np.ndarray]) -> CrossedCore | 
             T -= d[:, None] * gram * d[None, :]
         else:
             T -= np.asarray(D.T @ np.asarray(D.T @ gram).T).T
+    elif Cc.shape[0] * Cc.shape[1] <= MAX_DENSE and cl.R:
+        from scipy.linalg import blas
+
+        with _dense(cl.R):      # only T's lower half −= C_c'C_c (T.T's upper half), in place
+            T = blas.dsyrk(-1.0, Cc.toarray().T, beta=1.0, c=T.T, lower=0, overwrite_c=1).T
     else:
         T -= _gram(Cc)
-    try:
-        with _dense(cl.R):
-            LT = np.linalg.cholesky(T)
-    except np.linalg.LinAlgError:
-        return None
+    LT = T
+    if cl.R:
+        with _dense(cl.R):      # T = U'U from T.T's upper half, i.e. T's lower half
+            U, info = linalg.lapack.dpotrf(T.T, lower=0, clean=1, overwrite_a=1)
+        if info != 0:
+            return None
+        LT = U.T
     CT = linalg.solve_triangular(LT, Txy, lower=True, check_finite=False)
     S = cl.XytXy - flat.T @ flat - CT.T @ CT
     logdet_M = 2.0 * float(np.sum(np.log(np.diagonal(L1, axis1=1, axis2=2)))
@@ -313,13 +321,56 @@ class _TrailingCovariance:
     def __init__(self, c: CrossedCore, R: int, p: int, full: bool) -> None:
         from scipy import linalg
 
-        with _dense(R):
-            self.inv = linalg.lapack.dpotri(c.LT, lower=1)[0] if R else np.zeros((0, 0))
+        self.LT, self.R = c.LT, R
         self.A = self.Phi = None
         if full and p:
             self.Phi = np.linalg.inv(c.XtVX)
             self.A = linalg.cho_solve((c.LT, True), c.Txy[:, :p], check_finite=False) if R else \
                 np.zeros((0, p))
+
+    @cached_property
+    def inv(self) -> np.ndarray:
+        """T⁻¹ in its lower half (``dpotri``), for the entries :meth:`at` reads."""
+        from scipy import linalg
+
+        with _dense(self.R):
+            return linalg.lapack.dpotri(self.LT, lower=1)[0] if self.R else np.zeros((0, 0))
+
+    def block_sum(self, idx: np.ndarray) -> np.ndarray:
+        """Σ_g Σ[idx_g, idx_g] (Q × Q) for the (G, Q) indices of a term's effects, without T⁻¹:
+        with U = L_Tᵀ, T⁻¹ = U⁻¹U⁻ᵀ, so its entries are products of rows of U⁻¹ (``dtrtri``, a
+        third of ``dpotri``'s work)."""
+        from scipy import linalg
+
+        if "inv" in self.__dict__ or not self.R:
+            return self.at(idx[:, :, None], idx[:, None, :]).sum(axis=0)
+        with _dense(self.R):
+            Ui = linalg.lapack.dtrtri(self.LT.T, lower=0)[0]      # LT.T: Fortran order, no copy
+        rows = Ui[idx]                                            # (G, Q, R)
+        out = np.einsum("gar,gbr->ab", rows, rows)
+        if self.A is not None:
+            Ag = self.A[idx]
+            out += np.einsum("gap,pr,gbr->ab", Ag, self.Phi, Ag)
+        return out
+
+    def contraction(self, K: np.ndarray, Q: int) -> np.ndarray:
+        """Σ_g K_g Σ K_g' (Q × Q) for K = [K_1; …; K_G] dense, row g·Q + a, without T⁻¹: with
+        Y = L_T⁻¹K' (one ``dtrsm``, as much work as the ``dsyrk`` of K'K and a third of ``dpotri``
+        less), K_g T⁻¹ K_g' = Y_g'Y_g.  ``K`` is overwritten."""
+        from scipy.linalg import blas
+
+        if not self.R:
+            return np.zeros((Q, Q))
+        G = K.shape[0] // Q
+        KA = K @ self.A if self.A is not None else None
+        with _dense(self.R):      # LT.T and K.T are Fortran-ordered: dtrsm works in place on K
+            Y = blas.dtrsm(1.0, self.LT.T, K.T, lower=0, trans_a=1, overwrite_b=1).T
+        rows = Y.reshape(G, Q, self.R)
+        out = np.einsum("gar,gbr->ab", rows, rows)
+        if KA is not None:
+            KA = KA.reshape(G, Q, -1)
+            out += np.einsum("gap,pr,gbr->ab", KA, self.Phi, KA)
+        return out
 
     def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         out = self.inv[np.maximum(rows, cols), np.minimum(rows, cols)]   # dpotri fills the lower half
@@ -378,6 +429,9 @@ def crossed_posterior(cl: CrossedLayout, c: CrossedCore, full: bool,
         H = cl.pattern.contract(cells)
         total += np.einsum("gac,gce,gbe->ab", V, H, V)
         out = [TermPosterior(u1, None, total)]
+    elif Kc.shape[0] * Kc.shape[1] <= MAX_DENSE:
+        total = base.sum(axis=0) + extra.sum(axis=0) + S.contraction(Kc.toarray(), Q)
+        out = [TermPosterior(u1, None, total)]
     else:
         total = base.sum(axis=0) + extra.sum(axis=0)
         Sd = S.dense()
@@ -390,9 +444,12 @@ def crossed_posterior(cl: CrossedLayout, c: CrossedCore, full: bool,
         out = [TermPosterior(u1, None, total)]
     for t, start in zip(cl.terms[1:], cl.starts):
         idx = start + np.arange(t.n_groups)[:, None] * t.Q + np.arange(t.Q)[None, :]
-        cov = S.at(idx[:, :, None], idx[:, None, :])
         u = u_t[start:start + t.n_groups * t.Q].reshape(t.n_groups, t.Q)
-        out.append(TermPosterior(u, cov if blocks else None, cov.sum(axis=0)))
+        if blocks:
+            cov = S.at(idx[:, :, None], idx[:, None, :])
+            out.append(TermPosterior(u, cov, cov.sum(axis=0)))
+        else:
+            out.append(TermPosterior(u, None, S.block_sum(idx)))
     return out
 
 
