@@ -122,25 +122,32 @@ class Family:
         return out
 
     @staticmethod
-    def bernoulli_logit_sums(eta, y, sums, log_products, order: int = 0):
+    def bernoulli_logit_sums(eta, y, sums, log_products, order: int = 0, linear=None,
+                             work=()):
         """Group sums of the logit's yη − max(η, 0) − ln(1 + e^−|η|) for 0/1 outcomes (``sums``
         adds rows into groups, ``log_products`` is ln Π of rows in [1, 2]), and with ``order`` 1
-        the rows' ∂/∂η = y − p; the same numbers as :meth:`derivatives`, in fewer passes."""
-        e = np.abs(eta)
-        np.negative(e, out=e)
-        np.exp(e, out=e)                          # e^−|η|
-        one_e = e + 1.0
-        rest = np.maximum(eta, 0.0)
-        rest -= y * eta
-        total = sums(rest)
-        total += log_products(one_e)
-        np.negative(total, out=total)
+        the rows' ∂/∂η = y − p; the same numbers as :meth:`derivatives`, in fewer passes.
+        yη − max(η, 0) = (y − ½)η − |η|/2, and ``linear(c)``, when given, is the group sums of
+        cη for row weights c from group-level sums (η is linear in the quadrature nodes), which
+        spares two passes over the rows; ``work``, up to two arrays of η's shape, is overwritten
+        in place of new arrays (with ``order`` 1 the first becomes ∂/∂η)."""
+        a = np.abs(eta, out=work[0] if work else None)
+        total = linear(y - 0.5) if linear is not None else sums((y - 0.5) * eta)
+        total -= 0.5 * sums(a)
+        np.negative(a, out=a)
+        np.exp(a, out=a)                          # e^−|η|
         if not order:
+            a += 1.0
+            total -= log_products(a)
             return total, None
-        p = np.where(eta >= 0, 1.0, e)
-        p /= one_e
-        np.subtract(y, p, out=p)
-        return total, p
+        one_e = np.add(a, 1.0, out=work[1] if len(work) > 1 else None)
+        total -= log_products(one_e)
+        # p = ½ + sign(η)(½ − q), q = e^−|η|/(1 + e^−|η|): y − p without a mask
+        q = np.divide(a, one_e, out=a)
+        np.subtract(0.5, q, out=q)
+        np.copysign(q, eta, out=q)
+        np.subtract(y - 0.5, q, out=q)
+        return total, q
 
     def _binomial(self, sp, eta, y, n, order):
         f = n - y

@@ -37,6 +37,7 @@ from .pirls import Modes, RandomEffects, conditional_modes
 from .quadrature import (
     Integral,
     LevelRule,
+    Scratch,
     chain_covariances,
     integrate,
     mode_rules,
@@ -133,6 +134,7 @@ class _Problem:
         total = int(np.prod([nr.size for nr in self.nodes]))
         if total > MAX_NODES:
             raise ModelError("too_many_nodes", nodes=total)
+        self.scratch = Scratch()
         self.modes: list[np.ndarray] | None = None
         self.rules: list[LevelRule] | None = None
         self._rules_at: np.ndarray | None = None
@@ -175,7 +177,8 @@ class _Problem:
             rules = mode_rules(self.re, modes.u, modes.elimination)
         else:
             return self._mean_variance(eta0, lams, factors, anc, score)
-        return integrate(self.resp, self.re, eta0, lams, rules, self.nodes, anc, posterior, score)
+        return integrate(self.resp, self.re, eta0, lams, rules, self.nodes, anc, posterior, score,
+                         self.scratch)
 
     def _mean_variance(self, eta0, lams, factors, anc, score) -> Integral:
         """The mean-variance rules at their fixed point: from the last ones when the parameters
@@ -194,7 +197,8 @@ class _Problem:
             modes = self.find_modes(eta0, lams, factors, anc)
             rules = mode_rules(self.re, modes.u, modes.elimination)
         for _ in range(1000):
-            res = integrate(self.resp, self.re, eta0, lams, rules, self.nodes, anc, True, score)
+            res = integrate(self.resp, self.re, eta0, lams, rules, self.nodes, anc, True, score,
+                            self.scratch)
             if not np.isfinite(res.ll):
                 return res
             new = moment_rules(self.re, res.moments())
@@ -278,7 +282,8 @@ class _Problem:
             if self.method == "laplace":
                 modes = self.find_modes(eta0, lams, factors, anc)
                 res = integrate(self.resp, self.re, eta0, lams,
-                                mode_rules(self.re, modes.u, modes.elimination), self.nodes, anc)
+                                mode_rules(self.re, modes.u, modes.elimination), self.nodes, anc,
+                                scratch=self.scratch)
                 return res.ll, laplace_gradient(modes, self.resp, self.re, self.X, lams, dlams, a)
             res = self.evaluate(eta0, factors, anc, score=True)
             return res.ll, rule_score(res, self.resp, self.re, self.X, dlams, a)

@@ -52,15 +52,15 @@ def lambda_derivatives(re: RandomEffects, equations: "list[REEquation]", slices:
 def rule_score(res: Integral, resp: "Generalized", re: RandomEffects, X: np.ndarray,
                dlams: list[list[np.ndarray]], anc: float | None) -> np.ndarray:
     """The node-weighted complete-data score (β, then anc if any, then θ)."""
-    w = re.expand(res.weights[-1])
+    w = re.expand(res.weights[-1].T, axis=1)            # nodes x rows, as the Integral's
     wd = w * res.row_d1
-    S = wd.sum(axis=1)
+    S = wd.sum(axis=0)
     chain = res.chains[-1]
-    U = np.column_stack([np.einsum("ic,ic->i", wd, re.expand(chain[:, :, f]))
+    U = np.column_stack([np.einsum("ci,ci->i", wd, re.expand(chain[:, :, f].T, axis=1))
                          for f in range(chain.shape[2])])
     parts = [X.T @ S]
     if anc is not None:
-        da = resp.family.d_ancillary(res.eta, resp.y[:, None], anc)
+        da = resp.family.d_ancillary(res.eta, resp.y, anc)
         parts.append([float(np.sum(w * da))])
     parts.append([float(np.sum(re.chain_columns(d) * U)) for d in dlams])
     return np.concatenate([np.asarray(p, dtype=float) for p in parts])

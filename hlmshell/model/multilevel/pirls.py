@@ -83,25 +83,25 @@ class RandomEffects:
             out += np.einsum("iq,iq->i", Zl, ul[g])
         return out
 
-    def group_sums(self, rows: np.ndarray, level: int = -1) -> np.ndarray:
-        """Sums over each group's rows at an effect level (the innermost by default; any trailing
-        shape): the rows are sorted, so every level's groups are contiguous."""
-        return np.add.reduceat(rows, self.level_starts[level], axis=0)
+    def group_sums(self, rows: np.ndarray, level: int = -1, axis: int = 0) -> np.ndarray:
+        """Sums over each group's rows at an effect level (the innermost by default; the rows on
+        ``axis``, any other shape): the rows are sorted, so every level's groups are contiguous."""
+        return np.add.reduceat(rows, self.level_starts[level], axis=axis)
 
-    def expand(self, values: np.ndarray) -> np.ndarray:
-        """Each row's copy of its innermost group's values (groups x …)."""
+    def expand(self, values: np.ndarray, axis: int = 0) -> np.ndarray:
+        """Each row's copy of its innermost group's values (the groups on ``axis``)."""
         if self._counts is None:
-            return values[self.row_groups[-1]]
-        return np.repeat(values, self._counts, axis=0)
+            return np.take(values, self.row_groups[-1], axis=axis)
+        return np.repeat(values, self._counts, axis=axis)
 
-    def log_products(self, rows: np.ndarray) -> np.ndarray:
-        """ln Π over each innermost group's rows of factors in [1, 2] (any trailing shape): one log
-        per group instead of one per row, the products taken over at most ``PRODUCT_ROWS`` rows so
+    def log_products(self, rows: np.ndarray, axis: int = 0) -> np.ndarray:
+        """ln Π over each innermost group's rows (on ``axis``) of factors in [1, 2]: one log per
+        group instead of one per row, the products taken over at most ``PRODUCT_ROWS`` rows so
         that they cannot overflow."""
-        logs = np.log(np.multiply.reduceat(rows, self._segment_starts, axis=0))
-        if logs.shape[0] == self.row_starts.shape[0]:
+        logs = np.log(np.multiply.reduceat(rows, self._segment_starts, axis=axis))
+        if logs.shape[axis] == self.row_starts.shape[0]:
             return logs
-        return np.add.reduceat(logs, self._segment_groups, axis=0)
+        return np.add.reduceat(logs, self._segment_groups, axis=axis)
 
     def weighted_layout(self, z: np.ndarray, w: np.ndarray) -> Layout:
         return build_layout(z, self.empty, self.levels, self.eq_levels, self.eq_Z, weights=w)

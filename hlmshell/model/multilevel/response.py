@@ -82,29 +82,32 @@ class Generalized:
         return "ML"
 
     def _shape(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """y and the trials shaped to broadcast against η (rows, or rows x quadrature nodes)."""
-        if eta.ndim == 1:
-            return self.y, self.trials
-        return self.y[:, None], self.trials[:, None]
+        """y and the trials to broadcast against η: rows, or quadrature nodes x rows (the rows
+        last, so that every elementwise pass and group sum runs along them)."""
+        return self.y, self.trials
 
     def loglik(self, eta: np.ndarray, anc: float = 0.0) -> np.ndarray:
         y, n = self._shape(eta)
         return self.family.loglik(eta, y, n, anc)
 
     def kernel(self, eta: np.ndarray, anc: float = 0.0) -> np.ndarray:
-        """ln f less its η-free part (:meth:`constant`), at rows x quadrature nodes."""
+        """ln f less its η-free part (:meth:`constant`), at rows or nodes x rows."""
         y, n = self._shape(eta)
         return self.family.derivatives(eta, y, n, anc, order=0, constant=False)[0]
 
-    def kernel_sums(self, eta: np.ndarray, anc: float, sums, log_products, order: int = 0
+    def kernel_sums(self, eta: np.ndarray, anc: float, sums, log_products, order: int = 0,
+                    linear=None, work: tuple[np.ndarray, ...] = ()
                     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Sums over each group's rows (``sums``) of :meth:`kernel` at rows x quadrature nodes, and
+        """Sums over each group's rows (``sums``) of :meth:`kernel` at rows or nodes x rows, and
         with ``order`` 1 the rows' ∂ln f/∂η there.  A Bernoulli logit takes its ln(1 + e^−|η|)
         terms as the log of their group products (``log_products``): one log per group and node
-        instead of a log1p per row and node, the cost of the whole evaluation otherwise."""
+        instead of a log1p per row and node, the cost of the whole evaluation otherwise, and its
+        linear part from ``linear`` when given (``Family.bernoulli_logit_sums``), and ``work``
+        (arrays of η's shape) as its work space."""
         y, n = self._shape(eta)
         if self.family.binary and self.family.link == "logit" and self._unit_trials:
-            return self.family.bernoulli_logit_sums(eta, y, sums, log_products, order)
+            return self.family.bernoulli_logit_sums(eta, y, sums, log_products, order, linear,
+                                                     work)
         kernel, d1, _ = self.family.derivatives(eta, y, n, anc, order=order, constant=False)
         return sums(kernel), d1
 
