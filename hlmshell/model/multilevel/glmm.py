@@ -141,6 +141,9 @@ class _Problem:
         self._centre: list[LevelRule] | None = None     # set while differencing
         self._start: list[LevelRule] | None = None      # a differencing point's predicted rules
         self._last_rules: list[LevelRule] | None = None  # where the last fixed point ended
+        # d(rules)/dφ_j from the last central differences, and where: the first axis points of a
+        # Hessian nearby start from them (two integrations each instead of four)
+        self._slopes: tuple[np.ndarray, list[list[LevelRule] | None]] | None = None
 
     # -- parameters ---------------------------------------------------------------------------
     def split(self, psi: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
@@ -225,14 +228,17 @@ class _Problem:
         """``fn`` at φ ± steps_j e_j, j = 0, 1, … (up, down in turn): each down point's fixed point
         starts from the reflection of its up point's rules through the centre's, which is that
         point's own to second order (the same fixed point, reached in fewer iterations)."""
-        out = []
+        out, slopes = [], []
         for j in range(len(phi)):
             up, dn = phi.copy(), phi.copy()
             up[j] += steps[j]
             dn[j] -= steps[j]
             value, rules = self._started(None, fn, up)
             out.append(value)
-            out.append(self._started(_combine([(2.0, self._centre), (-1.0, rules)]), fn, dn)[0])
+            value, down = self._started(_combine([(2.0, self._centre), (-1.0, rules)]), fn, dn)
+            out.append(value)
+            slopes.append(_combine([(0.5 / steps[j], rules), (-0.5 / steps[j], down)]))
+        self._slopes = (phi.copy(), slopes)
         return out
 
     @contextmanager
@@ -389,19 +395,24 @@ class _Problem:
         points' own differences are off by f'''h²/6, up to 1e-11 in the scaled gradient on
         skewed likelihoods: too coarse for the convergence test).
         Each point's fixed point starts from the rules predicted from the centre's and the axis
-        points' (linear in z, right to second order; the small steps' on the parabola)."""
+        points' (linear in z, right to second order; the small steps' on the parabola), the
+        first axis points' from the last differences' slopes when those were taken nearby."""
         m = len(phi)
 
         def f(z: np.ndarray, start):
             return self._started(start, self.loglik_gamma, phi + steps * z, gslices)
 
         f0 = f(np.zeros(m), self._centre)[0]
+        slopes: list[list[LevelRule] | None] = [None] * m
+        if (self._slopes is not None and self._slopes[0].shape == phi.shape
+                and float(np.max(np.abs(self._slopes[0] - phi))) <= WARM_START):
+            slopes = self._slopes[1]
         axis: dict[tuple[int, int], tuple[float, list[LevelRule] | None]] = {}
         H = np.empty((m, m))
         grad = np.empty(m)
         for i in range(m):
             e = np.eye(m)[i]
-            axis[i, 1] = f(e, None)
+            axis[i, 1] = f(e, _combine([(1.0, self._centre), (steps[i], slopes[i])]))
             axis[i, -1] = f(-e, _combine([(2.0, self._centre), (-1.0, axis[i, 1][1])]))
             H[i, i] = axis[i, 1][0] - 2 * f0 + axis[i, -1][0]
             small = 1e-5 * max(1.0, abs(phi[i])) / steps[i]
