@@ -16,7 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from hlmshell.shell.dispatcher import run_line
-from hlmshell.shell.output import Output, _console, printable
+from hlmshell.lang.printable import printable
+from hlmshell.shell.output import Output, _console
 from hlmshell.shell.session import Session
 from runner import runner
 from test_cli import hlmshell_command
@@ -36,6 +37,9 @@ def test_control_characters_from_data_are_escaped():
     assert "\x1b" not in out and "\x07" not in out and "\t" not in out
     assert "\\x1b]2;pwned\\x07" in out and "\\x1b[2J" in out and "ok\\x09x" in out
     assert run('di s[1]') == "\\x1b]2;pwned\\x07\n"
+    # the column is as wide as the escaped text: every line of the box has one width
+    box = [line for line in out.splitlines() if line.strip()]
+    assert len(box) == 7 and len({len(line) for line in box}) == 1
 
 
 def test_printable_keeps_newlines_and_text():

@@ -11,6 +11,7 @@ import textwrap
 
 from hlmshell.lang.abbrev import shorten
 from hlmshell.lang.numfmt import fmt_f, fmt_fc, fmt_g, fmt_num, is_missing
+from hlmshell.lang.printable import printable
 from hlmshell.render import renders
 from hlmshell.results.data import (
     CorrelationTable,
@@ -95,9 +96,10 @@ def describe_table(d: DescribeTable) -> str:
 # -- list ----------------------------------------------------------------------------------------
 def _cell(value: object, fmt: str) -> str:
     if fmt.endswith("s"):
-        return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        return "" if missing else printable(str(value))
     if isinstance(value, str):        # a value label
-        return value
+        return printable(value)
     if is_missing(value):
         return "."
     return fmt_num(float(value), fmt).strip()

@@ -11,7 +11,6 @@ dispatcher calls after each command, so that the command fails with r(693) or r(
 from __future__ import annotations
 
 import io
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -20,13 +19,8 @@ from rich.console import Console
 from rich.text import Text
 
 from hlmshell.errors import StataError
+from hlmshell.lang.printable import printable
 
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` with every control character but the newline written as an escape (``\\x1b``)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _console(file: TextIO | None = None) -> Console:
