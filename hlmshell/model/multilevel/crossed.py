@@ -103,6 +103,54 @@ class GramPattern:
         return (self.P.T @ cells).reshape(self.G, self.Q, self.Q)
 
 
+class SplitGram:
+    """Z₁'Z_t's weighted Gram matrices ZC'diag(ω)ZC for a first term of one effect per group (Q₁ = 1)
+    with too many products for a :class:`GramPattern`: the densest columns (a MovieLens-shaped
+    design's popular movies: 1,500 of 3,706 hold 90% of the ratings) as a dense block for BLAS's
+    ``dsyrk``, the rest as sparse products with them and among themselves — a fraction of the
+    work of a ``dsyrk`` on all R columns, the same sums.  The split minimises a cost model of the
+    three parts, in dense multiply-adds (measured: a sparse-times-dense one costs ~100, a
+    sparse-times-sparse product ~160; MovieLens-shaped data: 2,000 dense columns, 1.0 s of CPU for
+    a Gram matrix instead of 2.1 s)."""
+
+    def __init__(self, ZC, dense: int | None = None) -> None:
+        """``dense``: how many columns go to the dense block (default: the cost model's choice)."""
+        csc = ZC.tocsc()
+        counts = np.diff(csc.indptr)
+        order = np.argsort(-counts, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        entry_rank, entry_row = rank[ZC.indices], np.repeat(np.arange(ZC.shape[0]), np.diff(ZC.indptr))
+        G, R = ZC.shape
+        best_cost, k = np.inf, R
+        for cut in (range(0, R + 1, max(R // 64, 1)) if dense is None else [dense]):
+            sparse_rows = np.bincount(entry_row[entry_rank >= cut], minlength=G).astype(float)
+            cost = G * cut * cut / 2 + 100 * (G + sparse_rows.sum()) * cut + 160 * sparse_rows @ sparse_rows
+            if cost < best_cost:
+                best_cost, k = cost, cut
+        self.dense, self.sparse = np.sort(order[:k]), np.sort(order[k:])
+        self.ZD = ZC[:, self.dense].toarray()           # (G, k)
+        self.ZS = ZC[:, self.sparse].tocsr()
+        self.ZSt = self.ZS.T.tocsr()
+        self.R = R
+
+    def gram(self, w: np.ndarray) -> np.ndarray:
+        """ZC'diag(w)ZC (R × R, dense) for nonnegative row weights ``w``: its lower half only (the
+        dense columns' block is zero above its diagonal), all that its users read."""
+        from scipy import sparse
+        from scipy.linalg import blas
+
+        D, S = self.dense, self.sparse
+        out = np.empty((self.R, self.R))
+        with _dense(self.R):        # D is sorted: the block's lower half lands in out's lower half
+            out[np.ix_(D, D)] = blas.dsyrk(1.0, (self.ZD * np.sqrt(w)[:, None]).T, lower=1)
+        SD = np.asarray(self.ZSt @ (self.ZD * w[:, None]))
+        out[np.ix_(S, D)] = SD
+        out[np.ix_(D, S)] = SD.T
+        out[np.ix_(S, S)] = (self.ZSt @ sparse.diags(w) @ self.ZS).toarray()
+        return out
+
+
 @dataclass
 class CrossedLayout:
     """The cross-products of a crossed design, by term (the first term, then the trailing ones)."""
@@ -120,6 +168,7 @@ class CrossedLayout:
     ZtXY: np.ndarray                 # (R, p + 1): Z_t'[X y]
     XytXy: np.ndarray
     pattern: GramPattern | None      # None: more products than MAX_PAIRS (then :func:`_gram`)
+    split: SplitGram | None = None   # beyond the pattern with Q₁ = 1 and scalar trailing terms
 
 
 @dataclass
@@ -204,8 +253,10 @@ def build_crossed(y: np.ndarray, X: np.ndarray, levels: list[LevelInfo], eq_leve
     G1, Q1 = terms[0].n_groups, terms[0].Q
     pattern = GramPattern(ZC, zc_rows, G1, Q1) if R and \
         GramPattern.size(ZC, zc_rows, Q1) <= MAX_PAIRS else None
+    split = SplitGram(ZC) if R and pattern is None and Q1 == 1 and \
+        all(t.Q == 1 for t in terms[1:]) and G1 * R <= MAX_DENSE else None
     return CrossedLayout(n, p, [g[0] for g in groups], terms, first, starts, R, ZC, zc_rows,
-                         (ZtT @ Zt).toarray(), np.asarray(ZtT @ XY), first.XytXy, pattern)
+                         (ZtT @ Zt).toarray(), np.asarray(ZtT @ XY), first.XytXy, pattern, split)
 
 
 def _term_lambda(term: EffectLevel, factors: list[np.ndarray]) -> np.ndarray:
@@ -269,6 +320,11 @@ def crossed_core(cl: CrossedLayout, factors: list[np.ndarray]) -> CrossedCore | 
             T -= d[:, None] * gram * d[None, :]
         else:
             T -= np.asarray(D.T @ np.asarray(D.T @ gram).T).T
+    elif cl.split is not None:          # C_c'C_c = D ZC'diag(ω)ZC D, ω_g = (λ₁/L₁_g)²
+        gram = cl.split.gram((Linv1[:, 0, 0] * lam1[0, 0]) ** 2)   # its lower half: dpotrf's
+        gram *= d[:, None]
+        gram *= d[None, :]
+        T -= gram
     elif Cc.shape[0] * Cc.shape[1] <= MAX_DENSE and cl.R:
         from scipy.linalg import blas
 
@@ -378,6 +434,16 @@ class _TrailingCovariance:
             out = out + np.einsum("...a,ab,...b->...", self.A[rows], self.Phi, self.A[cols])
         return out
 
+    def inner(self, B: np.ndarray) -> float:
+        """<Σ, B> for a symmetric B given by its lower half, from T⁻¹'s lower half (no symmetrised
+        copies)."""
+        lower = np.tril(self.inv)
+        out = 2.0 * float(np.vdot(lower, B)) - float(np.diagonal(lower) @ np.diagonal(B))
+        if self.A is not None:
+            B = np.tril(B) + np.tril(B, -1).T
+            out += float(np.sum((B @ self.A) * (self.A @ self.Phi)))
+        return out
+
     def dense(self) -> np.ndarray:
         S = np.tril(self.inv) + np.tril(self.inv, -1).T
         return S if self.A is None else S + self.A @ self.Phi @ self.A.T
@@ -428,6 +494,13 @@ def crossed_posterior(cl: CrossedLayout, c: CrossedCore, full: bool,
             cells = np.asarray(c.D @ np.asarray(c.D @ S.dense()).T)[rows, cols]
         H = cl.pattern.contract(cells)
         total += np.einsum("gac,gce,gbe->ab", V, H, V)
+        out = [TermPosterior(u1, None, total)]
+    elif cl.split is not None:          # K_c = diag(λ₁/L₁_g²) ZC D: Σ_g K_c,g Σ K_c,g' = <Σ, K_c'K_c>
+        d = c.D.diagonal()
+        gram = cl.split.gram((Linv1[:, 0, 0] ** 2 * c.lams[0][0, 0]) ** 2)
+        gram *= d[:, None]
+        gram *= d[None, :]
+        total = base.sum(axis=0) + extra.sum(axis=0) + S.inner(gram)
         out = [TermPosterior(u1, None, total)]
     elif Kc.shape[0] * Kc.shape[1] <= MAX_DENSE:
         total = base.sum(axis=0) + extra.sum(axis=0) + S.contraction(Kc.toarray(), Q)
