@@ -58,6 +58,7 @@ class RandomEffects:
         self._segment_starts = np.concatenate(seg) if seg else np.zeros(0, dtype=np.int64)
         self._segment_groups = np.r_[0, np.cumsum([len(x) for x in seg])[:-1]].astype(np.int64)
         self.level_Z = [np.column_stack([eq_Z[i] for i in el.eqs]) for el in self.elevels]
+        self._chain_columns: dict[bytes, np.ndarray] = {}
 
     @property
     def chain_dims(self) -> list[int]:
@@ -69,8 +70,17 @@ class RandomEffects:
         return out
 
     def chain_columns(self, lams: list[np.ndarray]) -> np.ndarray:
-        """ZΛ on the chain of the innermost level: its own effects first, then the ancestors'."""
-        return np.column_stack([Z @ lam for Z, lam in zip(reversed(self.level_Z), reversed(lams))])
+        """ZΛ on the chain of the innermost level: its own effects first, then the ancestors'
+        (the last few kept, read only: the mean-variance fixed point integrates at the same Λ
+        many times, and the score takes it at each dΛ/dθ_k)."""
+        key = b"".join(lam.tobytes() + bytes(str(lam.shape), "ascii") for lam in lams)
+        cols = self._chain_columns.get(key)
+        if cols is None:
+            if len(self._chain_columns) >= 8:
+                self._chain_columns.clear()
+            cols = self._chain_columns[key] = np.column_stack(
+                [Z @ lam for Z, lam in zip(reversed(self.level_Z), reversed(lams))])
+        return cols
 
     def level_columns(self, lams: list[np.ndarray]) -> list[np.ndarray]:
         """ZΛ per effect level (outermost first)."""
