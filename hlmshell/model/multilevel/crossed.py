@@ -386,7 +386,7 @@ class _TrailingCovariance:
 
     @cached_property
     def inv(self) -> np.ndarray:
-        """T⁻¹ in its lower half (``dpotri``), for the entries :meth:`at` reads."""
+        """T⁻¹ in its lower half, zeros above (``dpotri`` of L_T, whose upper half is zero)."""
         from scipy import linalg
 
         with _dense(self.R):
@@ -436,8 +436,8 @@ class _TrailingCovariance:
 
     def inner(self, B: np.ndarray) -> float:
         """<Σ, B> for a symmetric B given by its lower half, from T⁻¹'s lower half (no symmetrised
-        copies)."""
-        lower = np.tril(self.inv)
+        copies; :attr:`inv` is zero above its diagonal, as L_T from dpotrf's ``clean`` is)."""
+        lower = self.inv
         out = 2.0 * float(np.vdot(lower, B)) - float(np.diagonal(lower) @ np.diagonal(B))
         if self.A is not None:
             B = np.tril(B) + np.tril(B, -1).T
