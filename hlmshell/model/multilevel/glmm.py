@@ -522,7 +522,7 @@ def _fit_glmm(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[Leve
     if start is None or not np.isfinite(best):
         raise ModelError("infeasible_start")
     prob.modes = prob.rules = None
-    psi, summary = _maximise(prob, start, maxiter)
+    psi, summary = _maximise(prob, start, maxiter, _start_curvature(prob, eqs, comparison))
     beta, anc, theta = prob.split(psi)
     factors = prob.factors_theta(theta)
     Sigma = [F @ F.T for F in factors]
@@ -594,9 +594,26 @@ def marginal_loglik(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray],
         return prob.loglik(psi)
 
 
-def _maximise(prob: _Problem, start: np.ndarray, maxiter: int
+def _start_curvature(prob: _Problem, eqs: list[REEquation], comparison: GLMFit) -> np.ndarray:
+    """BFGS's first inverse Hessian of −ll: the single-level fit's V for (β, anc) and 1/(2G) for
+    each θ of an equation on G groups (ln σ̂'s large-sample variance with the effects known).
+    BFGS from the identity first stepped the intercept to 1.5 and took 17 evaluations on the
+    random-intercept benchmark."""
+    k = prob.p + int(prob.has_anc)
+    H0 = np.eye(k + prob.k_theta)
+    V = np.asarray(comparison.V, dtype=float).reshape(-1, k) if k else np.zeros((0, 0))
+    if V.shape == (k, k) and np.all(np.isfinite(V)) and np.all(np.linalg.eigvalsh(V) > 0):
+        H0[:k, :k] = V
+    for e, sl in zip(eqs, prob.slices):
+        G = prob.re.levels[e.level].n_groups
+        idx = np.arange(k + sl.start, k + sl.stop)
+        H0[idx, idx] = 1.0 / (2.0 * max(G, 1))
+    return H0
+
+
+def _maximise(prob: _Problem, start: np.ndarray, maxiter: int, hess_inv0: np.ndarray
               ) -> tuple[np.ndarray, OptimiserSummary]:
-    """BFGS with the analytic gradient, from the best grid node."""
+    """BFGS with the analytic gradient, from the best grid node and ``hess_inv0``."""
     from scipy import optimize
 
     f0 = prob.loglik(start)
@@ -619,7 +636,8 @@ def _maximise(prob: _Problem, start: np.ndarray, maxiter: int
         log.append((len(log), -both(xk)[0]))
 
     res = optimize.minimize(both, start, jac=True, method="BFGS", callback=callback,
-                            options={"gtol": 1e-8 * max(1.0, abs(f0)), "maxiter": maxiter})
+                            options={"gtol": 1e-8 * max(1.0, abs(f0)), "maxiter": maxiter,
+                                     "hess_inv0": hess_inv0})
     x = res.x if np.isfinite(prob.loglik(res.x)) else start
     return x, OptimiserSummary(x, prob.loglik(x), f0, len(log) - 1, bool(res.success), log)
 
