@@ -380,3 +380,34 @@ def test_iterate_and_tolerances_are_honoured() -> None:
     run(f"qui {cmd}")
     assert session.e.scalars["converged"] == 1
     assert session.e.scalars["ll"] == pytest.approx(CBPP["cbpp_aghq7"]["ll"], abs=1e-6)
+
+
+ALLZERO = json.loads((FIXTURES / "glmm_hsb_allzero.json").read_text())
+
+
+@pytest.mark.parametrize("method, key", [("mcaghermite", "aghq7"), ("laplace", "laplace")])
+def test_a_group_of_all_zeros_and_one_of_all_ones_fit_as_glmer(method, key) -> None:
+    """No error and no lost group: a school whose outcomes are all 0 (and one all 1) keeps its
+    observations, and the fit is glmer's (scripts/make_glmm_allzero_fixture.R)."""
+    run = runner()
+    run("use hsb")
+    run("gen hi = mathach >= 13")
+    run('replace hi = 0 if id == "1224"')
+    run('replace hi = 1 if id == "1288"')
+    run(f"melogit hi ses || id:, intmethod({method}) nolog")
+    e, ref = run.session.e, ALLZERO[key]
+    assert e.scalars["N"] == 7185 and e.scalars["converged"] == 1
+    assert e.scalars["ll"] == pytest.approx(ref["ll"], abs=1e-3)
+    names = e.matrices["b"].colnames
+    b = e.matrices["b"].values.reshape(-1)
+    se = np.sqrt(np.diag(e.matrices["V"].values))
+    assert names[:2] == ["hi:ses", "hi:_cons"]
+    beta, ref_beta, ref_se = b[[1, 0]], np.array(ref["beta"]), np.array(ref["se"])
+    # 2e-4 relative, of the standard error where the coefficient is near 0 (_cons is .002)
+    assert np.all(np.abs(beta - ref_beta) <= 2e-4 * np.maximum(np.abs(ref_beta), ref_se))
+    np.testing.assert_allclose(se[[1, 0]], ref_se, rtol=2e-3)
+    assert b[names.index("/:var(_cons[id])")] == pytest.approx(ref["var_cons"], rel=2e-3)
+    run("predict double m, reffects ebmodes")
+    modes = run.session.data.groupby("id")["m"].first()
+    assert modes["1224"] == pytest.approx(ref["mode_1224"], rel=2e-3)
+    assert modes["1288"] == pytest.approx(ref["mode_1288"], rel=2e-3)
