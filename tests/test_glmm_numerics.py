@@ -14,7 +14,7 @@ from scipy import stats
 from hlmshell.model.multilevel.crossprod import build_layout, build_levels
 from hlmshell.model.multilevel.factor import eliminate, level_lambdas
 from hlmshell.model.multilevel.families import Family
-from hlmshell.model.multilevel.glmm import _problem
+from hlmshell.model.multilevel.glmm import likelihood_problem
 from hlmshell.model.multilevel.glmm_gradient import (
     lambda_derivatives,
     laplace_gradient,
@@ -105,7 +105,7 @@ def _contraception(method: str, family: Family, slope: bool):
     Z = np.column_stack([d.urban, np.ones(len(d))]).astype(float) if slope else np.ones((len(d), 1))
     eq = REEquation(0, ["urban", "_cons"] if slope else ["_cons"], Z,
                     "unstructured" if slope else "identity")
-    prob, _, _ = _problem(d.use, X, [d.district], [eq], family, None, None, method, 7)
+    prob, _, _ = likelihood_problem(d.use, X, [d.district], [eq], family, None, None, method, 7)
     return prob
 
 
@@ -114,7 +114,8 @@ def _grouseticks(method: str, family: Family):
     X = np.column_stack([d.year == 96, d.year == 97, d.cheight, np.ones(len(d))]).astype(float)
     eqs = [REEquation(0, ["_cons"], np.ones((len(d), 1)), "identity"),
            REEquation(1, ["_cons"], np.ones((len(d), 1)), "identity")]
-    prob, _, _ = _problem(d.ticks, X, [d.location, d.brood], eqs, family, None, None, method, 5)
+    prob, _, _ = likelihood_problem(d.ticks, X, [d.location, d.brood], eqs, family, None, None,
+                                    method, 5)
     return prob
 
 

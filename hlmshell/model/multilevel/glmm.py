@@ -495,8 +495,8 @@ def _fit_glmm(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray] | list[Leve
              nrtolerance: float = 1e-12) -> GLMMFit:
     if not equations:
         return _without_random_effects(y, X, family, trials, offset, method, intpoints)
-    prob, infos, eqs = _problem(y, X, levels, equations, family, trials, offset, method,
-                                intpoints)
+    prob, infos, eqs = likelihood_problem(y, X, levels, equations, family, trials, offset,
+                                          method, intpoints)
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     n, p = y.shape[0], prob.p
     X = np.asarray(X, dtype=np.float64).reshape(n, -1)
@@ -559,8 +559,8 @@ def _without_random_effects(y, X, family, trials, offset, method, intpoints) -> 
                    posterior=Posterior([], [], [], []))
 
 
-def _problem(y, X, levels, equations, family, trials, offset, method, intpoints
-             ) -> tuple[_Problem, list[LevelInfo], list[REEquation]]:
+def likelihood_problem(y, X, levels, equations, family, trials, offset, method, intpoints
+                       ) -> tuple[_Problem, list[LevelInfo], list[REEquation]]:
     """The GLMM on rows sorted by their innermost group (group sums contiguous)."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     n = y.shape[0]
@@ -587,7 +587,8 @@ def marginal_loglik(y: np.ndarray, X: np.ndarray, levels: list[np.ndarray],
                     trials: np.ndarray | None = None, offset: np.ndarray | None = None,
                     method: str = "mvaghermite", intpoints: int = 7) -> float:
     """The log likelihood at given parameters (Σ_e per equation) by an integration method."""
-    prob, _, eqs = _problem(y, X, levels, equations, family, trials, offset, method, intpoints)
+    prob, _, eqs = likelihood_problem(y, X, levels, equations, family, trials, offset, method,
+                                      intpoints)
     theta = np.concatenate([cv.theta_from_relcov(e.cov, e.Z.shape[1], S) for e, S in zip(eqs, Sigma)])
     psi = np.r_[beta, [anc] if anc is not None else [], theta]
     with np.errstate(all="ignore"):

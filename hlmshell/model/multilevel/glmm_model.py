@@ -172,7 +172,7 @@ class GLMMModel(MixedModel):
         carried to e(b)'s variances by the delta method's Jacobian.  None where Stata's ``predict,
         scores`` has none: after Laplace (``gsem_p``: not allowed with intmethod(laplace)) and
         without highest-level clusters."""
-        from .glmm import _problem
+        from .glmm import likelihood_problem
         from .lmm import gamma_parts
         from .scores import central_scores
 
@@ -180,8 +180,9 @@ class GLMMModel(MixedModel):
         if fit.method == "laplace" or not self._clustered():
             return None
         y, X, levels, eqs = self._arrays(sample)
-        prob, infos, eqs = _problem(y, X, levels, eqs, self.family, self._trials(sample),
-                                    self._offset(sample), fit.method, fit.intpoints)
+        prob, infos, eqs = likelihood_problem(y, X, levels, eqs, self.family,
+                                              self._trials(sample), self._offset(sample),
+                                              fit.method, fit.intpoints)
         if prob.re.elevels[0].level != 0:
             return None
         _, _, gslices = gamma_parts(eqs, fit.Sigma)
