@@ -128,3 +128,21 @@ def test_control_characters_in_values_are_printed_escaped(run):
     assert "\\x1b]2;pwned\\x07" in out and "\\x1b[2J" in out
     assert run("di name[2]") == "\\x1b[2J\n"
     assert run.session.data["name"].tolist() == ["\x1b]2;pwned\x07", "\x1b[2J"]
+
+
+def test_a_value_past_the_first_block_that_breaks_its_types_is_read_whole(run):
+    """The streaming reader types each column from its first 16 MiB block; a later text or
+    fractional value makes the file be read again whole, typed from all its rows."""
+    n = 800_000                                     # ~20 MB: past the first block
+    body = "\n".join(f"{i},{i % 7},{i % 5},{i * 1_000_003}" for i in range(1, n))
+    body += f"\n{n},abc,2.5,1\n"
+    path = run.session.cwd / "big.csv"
+    path.write_text("id,code,score,wide\n" + body)
+    assert path.stat().st_size > 1 << 24
+    run("import delimited big.csv")
+    data = run.session.data
+    assert len(data) == n and data["id"].iloc[-1] == n
+    assert storage_type(data["code"]) == "str3" and data["code"].iloc[-1] == "abc"
+    assert data["code"].iloc[0] == "1"
+    assert storage_type(data["score"]) == "float" and data["score"].iloc[-1] == 2.5
+    assert data["score"].iloc[:5].tolist() == [1, 2, 3, 4, 0]
