@@ -277,6 +277,8 @@ def build_design(data: pd.DataFrame, terms: list[Term], *, constant: bool = True
         for var in used:
             rows &= data[var].notna().to_numpy()
     rows = np.asarray(rows, dtype=bool)
+    if rows.all():      # every row (as in a sample already selected): a view, not n booleans kept
+        rows = np.broadcast_to(np.True_, rows.shape)
     keys = {t.key for t in terms}
 
     cells: list[_Cell] = []

@@ -127,6 +127,8 @@ def fit(session: Session, spec: MixedSpec):
 
         return fit_using(session, spec)
     inputs = model_inputs(session, spec.depvar_spec, spec.equations, spec.if_, spec.in_)
+    if inputs.sample.all():     # every row: a view of one True for the sample, not n booleans kept
+        inputs = replace(inputs, sample=np.broadcast_to(np.True_, inputs.sample.shape))
     data = session.data if inputs.sample.all() else session.data.loc[inputs.sample]  # no copy
     model = fit_mixed_model(data, inputs.depvar, inputs.terms,
                             inputs.levels, inputs.equations, constant=not spec.noconstant,

@@ -214,7 +214,7 @@ def _columns(info: LevelInfo, Z: np.ndarray):
 
     n, Q = Z.shape
     rows = np.repeat(np.arange(n), Q)
-    cols = (info.row_group[:, None] * Q + np.arange(Q)[None, :]).reshape(-1)
+    cols = (info.row_group[:, None].astype(np.int64) * Q + np.arange(Q)[None, :]).reshape(-1)
     return sparse.csr_matrix((Z.reshape(-1), (rows, cols)), shape=(n, info.n_groups * Q))
 
 

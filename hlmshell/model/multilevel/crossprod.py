@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
+CHUNK = 1 << 20   # rows per bincount: products never n long; data up to this size sum as in one pass
+
+
 @dataclass
 class LevelInfo:
     """Grouping at one level (combination groups for nested levels)."""
@@ -53,6 +56,21 @@ class Layout:
     XytXy: np.ndarray  # (p+1, p+1)
 
 
+def _code_type(n: int) -> type:
+    """The group codes' integer type: int32 while the rows (and so the groups) fit in it, half the
+    memory of int64 at 1e7 rows; np.bincount, np.add.at and indexing take either."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _bincount(codes: np.ndarray, minlength: int) -> np.ndarray:
+    """np.bincount a block of rows at a time: it copies int32 codes to int64 first, an n-long
+    temporary (76 MiB at 1e7 rows) otherwise."""
+    out = np.zeros(max(minlength, int(codes.max()) + 1 if codes.size else 0), dtype=np.int64)
+    for at in range(0, codes.shape[0], CHUNK):
+        out += np.bincount(codes[at:at + CHUNK], minlength=out.size)
+    return out
+
+
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes 0..k-1 for any hashable values (np.unique order), and each code's first row.
 
@@ -60,17 +78,18 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     factorised) are relabelled through a count table, others (nested combinations) by hashing."""
     values = np.asarray(values)
     n = values.shape[0]
+    ctype = _code_type(n)
     if values.dtype.kind in "iu" and n:
         if values.min() >= 0 and values.max() < 4 * n + 1024:
-            present = np.bincount(values) > 0
+            present = _bincount(values, 0) > 0
             k = int(present.sum())
-            codes = (values.astype(np.int64, copy=False) if k == len(present)   # already 0..k-1
-                     else (np.cumsum(present) - 1)[values])
+            codes = (values.astype(ctype) if k == len(present)   # already 0..k-1
+                     else (np.cumsum(present) - 1).astype(ctype)[values])
         else:
             import pandas as pd
 
             codes, uniques = pd.factorize(values, sort=True)
-            codes, k = codes.astype(np.int64), len(uniques)
+            codes, k = codes.astype(ctype), len(uniques)
         first = np.full(k, n, dtype=np.int64)
         step = 1 << 20                      # row numbers a block at a time, not n of them at once
         for at in range(0, n, step):
@@ -79,7 +98,7 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype == object:
         values = values.astype(str)
     _, first, inv = np.unique(values, return_index=True, return_inverse=True)
-    return inv.reshape(-1).astype(np.int64), first.astype(np.int64)
+    return inv.reshape(-1).astype(ctype), first.astype(np.int64)
 
 
 def build_levels(levels: list[np.ndarray], n: int) -> list[LevelInfo]:
@@ -91,10 +110,10 @@ def build_levels(levels: list[np.ndarray], n: int) -> list[LevelInfo]:
         if codes.shape[0] != n:
             raise ValueError("level codes and data have different lengths")
         if prev is not None:
-            codes, first_row = _codes(prev * (int(codes.max()) + 1) + codes)
+            codes, first_row = _codes(prev.astype(np.int64) * (int(codes.max()) + 1) + codes)
         key = codes
         n_groups = len(first_row)
-        counts = np.bincount(key, minlength=n_groups)
+        counts = _bincount(key, n_groups)
         infos.append(LevelInfo(key, first_row, n_groups, int(counts.min()), float(counts.mean()),
                                int(counts.max())))
         prev = key
@@ -164,19 +183,31 @@ def chain_crossproducts(y: np.ndarray, X: np.ndarray, g: np.ndarray, G: int,
     sums = _group_summer(g, G, weights is not None)
     for a in range(F):
         for b in range(a, F):
-            ZZ[:, a, b] = ZZ[:, b, a] = sums(wcols[a] * cols[b])
+            ZZ[:, a, b] = ZZ[:, b, a] = sums(wcols[a], cols[b])
     ZXY = np.empty((G, F, p + 1))
     for j in range(p + 1):
         v = np.ascontiguousarray(X[:, j]) if j < p else y
         for a in range(F):
-            ZXY[:, a, j] = sums(wcols[a] * v)
+            ZXY[:, a, j] = sums(wcols[a], v)
     return XytXy, ZZ, ZXY
 
 
 def _group_summer(g: np.ndarray, G: int, weighted: bool):
-    """Sums by group: contiguous ``reduceat`` sums for the weighted layouts of the GLMMs, whose rows
-    come sorted by group (and rebuilt at every IRLS step), ``bincount`` otherwise."""
+    """Per-group sums of the products of two columns: contiguous ``reduceat`` sums for the weighted
+    layouts of the GLMMs, whose rows come sorted by group (and rebuilt at every IRLS step);
+    ``bincount`` otherwise, CHUNK rows at a time into one reused buffer (at 1e7 rows an n-long
+    product and bincount's int64 copy of int32 codes would add 114 MiB to the fit's peak)."""
     if weighted and G and np.all(g[1:] >= g[:-1]):
         starts = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
-        return lambda v: np.add.reduceat(v, starts)
-    return lambda v: np.bincount(g, weights=v, minlength=G)
+        return lambda a, b: np.add.reduceat(a * b, starts)
+    n = g.shape[0]
+    buffer = np.empty(min(n, CHUNK))
+
+    def sums(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.zeros(G)
+        for at in range(0, n, CHUNK):
+            rows = slice(at, min(at + CHUNK, n))
+            product = np.multiply(a[rows], b[rows], out=buffer[:rows.stop - at])
+            out += np.bincount(g[rows], weights=product, minlength=G)
+        return out
+    return sums

@@ -151,7 +151,8 @@ def build_structure(data: pd.DataFrame, levels: list[str], specs: list[EquationS
             values = np.unique(x)
             names = tuple(f"{v:g}.{spec.factor}" for v in values)
             cells = () if spec.level == ALL else tuple(np.unique(
-                groups[level].row_group * len(values) + np.searchsorted(values, x)).tolist())
+                groups[level].row_group.astype(np.int64) * len(values)
+                + np.searchsorted(values, x)).tolist())
             equations.append(Equation(level, names, "identity", spec, tuple(values.tolist()), cells))
             continue
         names = tuple(spec.variables) + (("_cons",) if spec.constant else ())
