@@ -143,7 +143,8 @@ class SplitGram:
         D, S = self.dense, self.sparse
         out = np.empty((self.R, self.R))
         with _dense(self.R):        # D is sorted: the block's lower half lands in out's lower half
-            out[np.ix_(D, D)] = blas.dsyrk(1.0, (self.ZD * np.sqrt(w)[:, None]).T, lower=1)
+            upper = blas.dsyrk(1.0, (self.ZD * np.sqrt(w)[:, None]).T, lower=0)
+        out[np.ix_(D, D)] = upper.T     # Fortran-ordered upper half: its transpose reads in order
         SD = np.asarray(self.ZSt @ (self.ZD * w[:, None]))
         out[np.ix_(S, D)] = SD
         out[np.ix_(D, S)] = SD.T
@@ -386,11 +387,13 @@ class _TrailingCovariance:
 
     @cached_property
     def inv(self) -> np.ndarray:
-        """T⁻¹ in its lower half, zeros above (``dpotri`` of L_T, whose upper half is zero)."""
+        """T⁻¹ in its lower half, zeros above: the transpose of ``dpotri``'s upper half from
+        U = L_Tᵀ, whose lower half is zero (U is Fortran-ordered, so LAPACK copies nothing, and the
+        result is C-ordered like the Gram matrices that :meth:`inner` pairs it with)."""
         from scipy import linalg
 
         with _dense(self.R):
-            return linalg.lapack.dpotri(self.LT, lower=1)[0] if self.R else np.zeros((0, 0))
+            return linalg.lapack.dpotri(self.LT.T, lower=0)[0].T if self.R else np.zeros((0, 0))
 
     def block_sum(self, idx: np.ndarray) -> np.ndarray:
         """Σ_g Σ[idx_g, idx_g] (Q × Q) for the (G, Q) indices of a term's effects, without T⁻¹:
