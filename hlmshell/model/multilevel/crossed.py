@@ -38,7 +38,8 @@ from .posterior import TermPosterior
 from .threads import multithreaded
 
 MAX_TRAILING = 12_000   # effects of the terms after the first: a dense T of 12,000² is 1.15 GB
-THREADED = 2_000        # from this size on the dense steps use BLAS's threads (:mod:`.threads`)
+THREADED = 1_000        # from this size on the dense steps use BLAS's threads (:mod:`.threads`;
+                        # InstEval's T, 1,142²: its fit 6.3–6.7 s → 4.9 s on an idle 2-core machine)
 MAX_PAIRS = 10_000_000  # products kept by :class:`GramPattern` (~16 bytes each, ~0.2 GB at most)
 MAX_DENSE = 50_000_000  # beyond the pattern, C_c (G₁Q₁ × R) is made dense for BLAS up to this size
 
