@@ -166,6 +166,17 @@ def export_delimited(session: Session, args: Args) -> Text:
     ``export delimited [varlist] using filename`` or ``export delimited filename``.
     """
     from hlmshell.data import files as datasets
+
+    frame, path, shown = export_selection(session, args, ".csv")
+    sep = "," if args.delimiter is None else args.delimiter.replace("tab", "\t")
+    datasets.write_delimited(frame, path, sep, shown=shown)
+    return Text(f"file {shown} saved")
+
+
+def export_selection(session: Session, args: Args, ext: str) -> tuple[pd.DataFrame, Path, str]:
+    """What an ``export`` writes and where: ``export x filename`` (all the data) or ``export x
+    [varlist] [if] [in] using filename``; an existing file without ``replace`` is r(602)."""
+    from hlmshell.data import files as datasets
     from hlmshell.lang.expr import row_mask
 
     if args.using is None:
@@ -176,12 +187,10 @@ def export_delimited(session: Session, args: Args) -> Text:
         name, varspec = args.using, args.anything
     keep = expand(session.variables, varspec, allow_empty=True)
     rows = row_mask(session, args.if_, args.in_)
-    path, shown = datasets.output_path(session.cwd, name, ".csv")
+    path, shown = datasets.output_path(session.cwd, name, ext)
     if path.exists() and not args.replace:
         raise StataError(f"file {shown} already exists", 602)
-    sep = "," if args.delimiter is None else args.delimiter.replace("tab", "\t")
-    datasets.write_delimited(session.data.loc[rows, keep], path, sep, shown=shown)
-    return Text(f"file {shown} saved")
+    return session.data.loc[rows, keep], path, shown
 
 
 _CLEAR = ("", "all", "*", "results", "matrix", "mata", "programs", "ado")

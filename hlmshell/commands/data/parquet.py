@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hlmshell.commands.data.datafiles import _install, _require_clear
-from hlmshell.errors import StataError, syntax_error
+from hlmshell.commands.data.datafiles import _install, _require_clear, export_selection
+from hlmshell.errors import syntax_error
 from hlmshell.lang.varlist import expand
 from hlmshell.results.shell import Text
 from hlmshell.shell.registry import command
@@ -57,21 +57,9 @@ def import_parquet(session: Session, args: Args) -> Text:
 def export_parquet(session: Session, args: Args) -> Text:
     """Write the data (or some variables) to a Parquet file with their labels:
     ``export parquet filename`` or ``export parquet [varlist] [if] [in] using filename``."""
-    from hlmshell.data import files as datasets
     from hlmshell.data.parquet import write_parquet
-    from hlmshell.lang.expr import row_mask
 
-    if args.using is None:
-        if not args.anything:
-            raise syntax_error()
-        name, varspec = args.anything, ""
-    else:
-        name, varspec = args.using, args.anything
-    keep = expand(session.variables, varspec, allow_empty=True)
-    rows = row_mask(session, args.if_, args.in_)
-    path, shown = datasets.output_path(session.cwd, name, ".parquet")
-    if path.exists() and not args.replace:
-        raise StataError(f"file {shown} already exists", 602)
-    write_parquet(session.data.loc[rows, keep], path, session.var_labels, session.label_sets,
-                  session.label_names, shown=shown)
+    frame, path, shown = export_selection(session, args, ".parquet")
+    write_parquet(frame, path, session.var_labels, session.label_sets, session.label_names,
+                  shown=shown)
     return Text(f"file {shown} saved")
