@@ -20,7 +20,7 @@ import numpy as np
 from hlmshell.model.design import Design
 from hlmshell.model.errors import ModelError
 from hlmshell.model.multilevel.families import Family
-from hlmshell.model.protocol import Statistic
+from hlmshell.model.protocol import FitRecordModel, Statistic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,7 +192,7 @@ def check_response(y: np.ndarray, family: Family, trials: np.ndarray | None = No
 
 
 @dataclass
-class GLMModel:
+class GLMModel(FitRecordModel):
     """A single-level GLM in the fitted-model protocol (``logit``, ``probit``, ``poisson``)."""
 
     depvar: str
@@ -224,14 +224,6 @@ class GLMModel:
         idx = list(self.design.estimable) + [k]
         out[np.ix_(idx, idx)] = self.fit.V
         return out
-
-    @property
-    def loglik(self) -> float:
-        return self.fit.ll
-
-    @property
-    def nobs(self) -> int:
-        return self.fit.n
 
     @property
     def df_resid(self) -> float | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hlmshell.model.design import Design
-from hlmshell.model.protocol import Influence, Statistic
+from hlmshell.model.protocol import FitRecordModel, Influence, Statistic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,7 @@ def fit_ols(y: np.ndarray, X: np.ndarray, *, constant: bool = True) -> OLSFit:
 
 
 @dataclass
-class RegressionModel:
+class RegressionModel(FitRecordModel):
     """A linear regression in the fitted-model protocol."""
 
     depvar: str
@@ -108,14 +108,6 @@ class RegressionModel:
     @property
     def vcov(self) -> np.ndarray:
         return self.design.expand_matrix(self.fit.V)
-
-    @property
-    def loglik(self) -> float:
-        return self.fit.ll
-
-    @property
-    def nobs(self) -> int:
-        return self.fit.n
 
     @property
     def df_resid(self) -> float | None:

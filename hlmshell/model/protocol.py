@@ -32,6 +32,21 @@ class Statistic:
     assumed: str = ""                 # what it says when this default was not typed
 
 
+class FitRecordModel:
+    """The log likelihood and observation count of a model that keeps them in its fit record
+    (``self.fit.ll``, ``self.fit.n``)."""
+
+    fit: Any
+
+    @property
+    def loglik(self) -> float:
+        return self.fit.ll
+
+    @property
+    def nobs(self) -> int:
+        return self.fit.n
+
+
 @runtime_checkable
 class FittedModel(Protocol):
     """What a fitted model offers.  Coefficient vectors are e(b): every design column (base and

@@ -158,10 +158,6 @@ class GLMMModel(MixedModel):
         return out
 
     @property
-    def loglik(self) -> float:
-        return self.fit.ll
-
-    @property
     def method(self) -> str:
         return "ML"
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from hlmshell.lang.fvnotation import Term
 from hlmshell.model.design import Design, build_design
-from hlmshell.model.protocol import Influence, Statistic
+from hlmshell.model.protocol import FitRecordModel, Influence, Statistic
 
 from .blup import random_effects
 from .identification import check_effects, check_levels
@@ -25,7 +25,7 @@ from .structure import ALL, Equation, EquationSpec, Structure, build_structure
 
 
 @dataclass
-class MixedModel:
+class MixedModel(FitRecordModel):
     """A linear mixed model: the fit, its fixed-effects design and its multilevel structure."""
 
     depvar: str
@@ -53,14 +53,6 @@ class MixedModel:
         V[:k_f, :k_f] = self.design.expand_matrix(self.fit.V_beta)
         V[k_f:, k_f:] = self.fit.V_gamma
         return V
-
-    @property
-    def loglik(self) -> float:
-        return self.fit.ll
-
-    @property
-    def nobs(self) -> int:
-        return self.fit.n
 
     @property
     def df_resid(self) -> float | None:
