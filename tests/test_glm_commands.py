@@ -11,34 +11,22 @@ test and pseudo R² against the constant-only likelihood computed here, Stata 17
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from runner import runner
+from runner import bundled_csv, fixture_models
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures"
-CONTRA = {m["name"]: m for m in
-          json.loads((FIXTURES / "glmm_contraception.json").read_text())["models"]}
-GROUSE = {m["name"]: m for m in
-          json.loads((FIXTURES / "glmm_grouseticks.json").read_text())["models"]}
-
-
-def _shell(data: str):
-    run = runner(cwd=ROOT)
-    run(f"import delimited data/{data}.csv, clear asdouble")
-    return run.session, run
+CONTRA = fixture_models("glmm_contraception.json")
+GROUSE = fixture_models("glmm_grouseticks.json")
 
 
 @pytest.mark.parametrize("cmd,name", [("logit", "contraception_glm_logit"),
                                       ("probit", "contraception_glm_probit")])
 def test_binary_commands(cmd: str, name: str) -> None:
-    session, run = _shell("contraception")
+    session, run = bundled_csv("contraception")
     text = run(f"{cmd} use c.age##c.age i.urban i.livch")
     m = CONTRA[name]
     e = session.e
@@ -69,7 +57,7 @@ def test_binary_commands(cmd: str, name: str) -> None:
 
 
 def test_odds_ratios_and_incidence_rate_ratios() -> None:
-    session, run = _shell("contraception")
+    session, run = bundled_csv("contraception")
     run("qui logit use c.age##c.age i.urban i.livch")
     text = run("logit, or")
     row = next(x for x in text.splitlines() if x.lstrip().startswith("1.urban"))
@@ -78,7 +66,7 @@ def test_odds_ratios_and_incidence_rate_ratios() -> None:
     assert float(row.split()[2]) == pytest.approx(math.exp(b), rel=1e-6)
     assert float(row.split()[3]) == pytest.approx(math.exp(b) * se, rel=1e-5)
     assert text.splitlines()[-1] == "Note: _cons estimates baseline odds."
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     run("qui poisson ticks i.year cheight")
     assert session.e.scalars["ll"] == pytest.approx(GROUSE["grouseticks_glm_poisson"]["ll"], abs=1e-7)
     text = run("poisson, irr")
@@ -87,7 +75,7 @@ def test_odds_ratios_and_incidence_rate_ratios() -> None:
 
 
 def test_exposure_is_an_offset_of_its_log() -> None:
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     run("gen t = 1 + mod(_n, 3)")
     run("gen double lnt = ln(t)")
     run("qui poisson ticks cheight, exposure(t)")
@@ -104,7 +92,7 @@ def test_exposure_is_an_offset_of_its_log() -> None:
 def test_offset_and_exposure_rows_as_stata_prints_them() -> None:
     """Below _cons, the variable that enters with coefficient 1: ``lnt |  1  (offset)``,
     ``ln(t) |  1  (exposure)``, left as 1 in an IRR table; the same after mepoisson."""
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     run("gen t = 1 + mod(_n, 3)")
     run("gen double lnt = ln(t)")
     text = run("poisson ticks cheight, offset(lnt) nolog")
@@ -119,7 +107,7 @@ def test_offset_and_exposure_rows_as_stata_prints_them() -> None:
 
 
 def test_bad_input() -> None:
-    session, run = _shell("contraception")
+    session, run = bundled_csv("contraception")
     run("gen zero = 0")
     data = session.data.copy()
     assert run("logit zero age", rc=2000).startswith("outcome does not vary")
@@ -131,7 +119,7 @@ def test_bad_input() -> None:
     assert text.splitlines()[:2] == ["note: flag != 0 predicts failure perfectly;",
                                      f"      flag omitted and {n} obs not used."]
     assert session.e.scalars["N"] == 1934 - n
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     run("gen neg = ticks - 3")
     before = session.data.copy()
     assert run("poisson neg cheight", rc=459) == "neg must be greater than or equal to zero\nr(459);\n"

@@ -34,31 +34,20 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from runner import runner
+from runner import FIXTURES, bundled_csv, fixture_models, runner
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures"
-CBPP = {m["name"]: m for m in json.loads((FIXTURES / "glmm_cbpp.json").read_text())["models"]}
-CONTRA = {m["name"]: m for m in
-          json.loads((FIXTURES / "glmm_contraception.json").read_text())["models"]}
-GROUSE = {m["name"]: m for m in
-          json.loads((FIXTURES / "glmm_grouseticks.json").read_text())["models"]}
-
-
-def _shell(data: str):
-    run = runner(cwd=ROOT)
-    run(f"import delimited data/{data}.csv, clear asdouble")
-    return run.session, run
+CBPP = fixture_models("glmm_cbpp.json")
+CONTRA = fixture_models("glmm_contraception.json")
+GROUSE = fixture_models("glmm_grouseticks.json")
 
 
 @pytest.fixture(scope="module")
 def cbpp():
-    session, run = _shell("cbpp")
+    session, run = bundled_csv("cbpp")
     text = run("melogit incidence i.period || herd:, binomial(size) intmethod(mcaghermite) nolog")
     return session, run, text
 
@@ -194,7 +183,7 @@ def test_residuals_as_meglm_p_computes_them(cbpp) -> None:
 
 def test_estat_after_melogit() -> None:
     """estat icc: var/(var + π²/3) with the delta-method SE and the logit-scale CI."""
-    session, run = _shell("contraception")
+    session, run = bundled_csv("contraception")
     run("qui melogit use c.age##c.age i.urban i.livch || district:, intmethod(mcaghermite)")
     m = CONTRA["contraception_logit_aghq7"]
     var, se_var = m["stata_b"]["values"][-1], m["stata_b"]["se"][-1]
@@ -220,7 +209,7 @@ def test_estat_after_melogit() -> None:
 
 
 def test_estat_icc_per_link_and_refused_for_counts() -> None:
-    session, run = _shell("contraception")
+    session, run = bundled_csv("contraception")
     run("qui meprobit use c.age##c.age i.urban i.livch || district:, intmethod(mcaghermite)")
     var = CONTRA["contraception_probit_aghq7"]["stata_b"]["values"][-1]
     run("estat icc")
@@ -229,7 +218,7 @@ def test_estat_icc_per_link_and_refused_for_counts() -> None:
     var = CONTRA["contraception_cloglog_aghq7"]["stata_b"]["values"][-1]
     run("estat icc")
     assert session.r.scalars["icc2"] == pytest.approx(var / (var + math.pi ** 2 / 6), rel=1e-5)
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     run("qui mepoisson ticks i.year cheight || brood:, intmethod(mcaghermite)")
     before = dict(session.r.scalars)
     assert run("estat icc", rc=321).startswith(
@@ -238,7 +227,7 @@ def test_estat_icc_per_link_and_refused_for_counts() -> None:
 
 
 def test_lrtest_test_and_lincom() -> None:
-    session, run = _shell("contraception")
+    session, run = bundled_csv("contraception")
     run("qui melogit use c.age##c.age i.urban i.livch || district:, intmethod(laplace)")
     run("est store ri")
     run("qui melogit use c.age##c.age i.urban i.livch || district: urban, cov(un) "
@@ -263,7 +252,7 @@ def test_lrtest_test_and_lincom() -> None:
 
 
 def test_negative_binomial_and_nested_output() -> None:
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     text = run("menbreg ticks i.year cheight || location: || brood:, intmethod(laplace) nolog")
     lines = text.splitlines()
     m = GROUSE["grouseticks_nbinom2_nested_laplace"]
@@ -286,7 +275,7 @@ def test_negative_binomial_and_nested_output() -> None:
 def test_xtmelogit_is_meqrlogit() -> None:
     """The old name: mode-curvature quadrature, standard deviations in a separate table, e(b) in
     the estimation metric."""
-    session, run = _shell("cbpp")
+    session, run = bundled_csv("cbpp")
     text = run("xtmelogit incidence i.period || herd:, binomial(size) nolog")
     m = CBPP["cbpp_aghq7"]
     e = session.e
@@ -301,7 +290,7 @@ def test_xtmelogit_is_meqrlogit() -> None:
 
 
 def test_bad_input_gets_statas_messages_and_changes_nothing() -> None:
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     run("gen zero = 0")
     run("gen neg = ticks - 5")
     data, e_before = session.data.copy(), session.e
@@ -323,7 +312,7 @@ def test_bad_input_gets_statas_messages_and_changes_nothing() -> None:
 
 def test_perfect_prediction_is_dropped_as_logit_does() -> None:
     """A variable whose nonzero values all have the outcome 1: omitted with its observations."""
-    session, run = _shell("contraception")
+    session, run = bundled_csv("contraception")
     run("gen flag = (woman <= 20)")
     run("replace use = 1 if flag")
     text = run("melogit use age flag || district:, nolog")
@@ -341,7 +330,7 @@ def test_gaussian_family_is_mixed_by_ml() -> None:
     full observed information (meglm's) rather than mixed's (X'V⁻¹X)⁻¹, which drops the β-θ cross
     derivatives (zero only in expectation): 1e-4 apart here.  A variance at the boundary
     (cbpp's herds) shows its upper limit as missing instead of failing."""
-    session, run = _shell("grouseticks")
+    session, run = bundled_csv("grouseticks")
     run("gen lt = ln(ticks + 1)")
     run("qui mixed lt i.year cheight || brood:, ml")
     ref = session.e
@@ -360,7 +349,7 @@ def test_gaussian_family_is_mixed_by_ml() -> None:
     sigma2 = math.exp(2 * ref_b[-1])
     row = next(x for x in text.splitlines() if x.startswith("    var(e.lt)|"))
     assert float(row.split("|")[1].split()[0]) == pytest.approx(sigma2, rel=1e-5)
-    session, run = _shell("cbpp")
+    session, run = bundled_csv("cbpp")
     text = run("meglm incidence i.period || herd:, family(gaussian) nolog")
     row = next(x for x in text.splitlines() if "var(_cons)" in x)
     assert row.split()[-2:] == ["0", "."]
@@ -370,7 +359,7 @@ def test_iterate_and_tolerances_are_honoured() -> None:
     """Stata's rule ([R] maximize): converged when the scaled gradient is below nrtolerance and
     the last step changed the parameters by less than tolerance or the log likelihood by less
     than ltolerance; iterate() caps the iterations."""
-    session, run = _shell("cbpp")
+    session, run = bundled_csv("cbpp")
     cmd = "melogit incidence i.period || herd:, binomial(size) intmethod(mcaghermite) nolog"
     text = run(f"{cmd} iterate(3)")
     assert "convergence not achieved" in text
