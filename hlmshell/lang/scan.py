@@ -26,6 +26,23 @@ def top_level_positions(text: str) -> Iterator[tuple[int, str]]:
         i += 1
 
 
+def closing_paren(text: str, start: int = 0) -> int | None:
+    """The index of the ``)`` that closes the ``(`` at ``start`` (parentheses inside double quotes
+    not counted), or None when it is never closed."""
+    depth, quote = 0, False
+    for j in range(start, len(text)):
+        c = text[j]
+        if c == '"':
+            quote = not quote
+        elif not quote and c == "(":
+            depth += 1
+        elif not quote and c == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
 def split_top_level(text: str, sep: str) -> list[str]:
     """Split ``text`` on ``sep`` where it stands outside quotes and parentheses."""
     parts, start = [], 0

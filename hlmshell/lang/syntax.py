@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from hlmshell.errors import StataError, syntax_error
-from hlmshell.lang.scan import _find_assign, _find_keyword, split_options, unquote
+from hlmshell.lang.scan import (_find_assign, _find_keyword, closing_paren, split_options,
+                                unquote)
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -68,20 +69,8 @@ def parse_options(text: str) -> Options:
         i = m.end()
         arg = None
         if i < n and text[i] == "(":
-            depth, j = 0, i
-            quote = False
-            while j < n:
-                c = text[j]
-                if c == '"':
-                    quote = not quote
-                elif not quote and c == "(":
-                    depth += 1
-                elif not quote and c == ")":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                j += 1
-            if j >= n:
+            j = closing_paren(text, i)
+            if j is None:
                 raise syntax_error()
             arg = text[i + 1:j].strip()
             i = j + 1

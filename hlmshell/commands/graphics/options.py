@@ -15,7 +15,7 @@ from hlmshell.errors import StataError
 from hlmshell.lang.abbrev import Pattern, Table
 from hlmshell.lang.declaration import Args, parse_declaration
 from hlmshell.lang.numlist import parse_numlist
-from hlmshell.lang.scan import split_options, top_level_positions
+from hlmshell.lang.scan import closing_paren, split_options, top_level_positions
 from hlmshell.lang.syntax import parse_options
 from hlmshell.results.graph import Axis, Legend, Titles
 
@@ -284,14 +284,7 @@ def _split_bars(text: str) -> list[str]:
 
 
 def _closing(text: str) -> int:
-    depth, quote = 0, False
-    for i, c in enumerate(text):
-        if c == '"':
-            quote = not quote
-        elif not quote and c == "(":
-            depth += 1
-        elif not quote and c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    raise StataError("unmatched parenthesis", 198) from None
+    end = closing_paren(text)
+    if end is None:
+        raise StataError("unmatched parenthesis", 198)
+    return end
