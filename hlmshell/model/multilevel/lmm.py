@@ -214,7 +214,7 @@ def _estimate(obj: Objective, eqs: list[REEquation], infos: list[LevelInfo], *, 
         summary = OptimiserSummary(theta0, start, start, 0, True, [(0, start)], np.zeros((0, 0)))
     theta = summary.x
     factors = obj.factors(theta)
-    c = obj.factorise(factors)
+    c = obj.core_at(theta)
     ll = response.profiled_loglik(c, n, p)
     s2 = response.sigma2(c, n, p)
     Sigma = [s2 * F @ F.T for F in factors]

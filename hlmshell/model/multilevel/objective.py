@@ -8,6 +8,8 @@ posterior blocks (:mod:`.posterior`), the derivatives of :mod:`.gradient`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import covariance as cv
@@ -25,8 +27,24 @@ from .posterior import TermPosterior, nested_posterior, nested_residual_products
 from .response import Gaussian
 
 
+@dataclass
+class _Evaluation:
+    """What one θ gave: the factorisation (None where M is not positive definite), ℓ, and the
+    derivatives of log|M| and r² once they have been asked for."""
+
+    core: object
+    loglik: float
+    derivatives: tuple[np.ndarray, np.ndarray] | None = None
+
+
 class Objective:
-    """ℓ(θ) with β and σ² profiled out, and ℓ(θ, ln σ) with β profiled (what the SEs come from)."""
+    """ℓ(θ) with β and σ² profiled out, and ℓ(θ, ln σ) with β profiled (what the SEs come from).
+
+    The evaluations at the most recent θ and at the best θ so far are kept: an optimiser asks again
+    for the point it stopped at, a line search's value is followed by the gradient at the point it
+    accepts, and the fit then wants the factorisation and the derivatives at the optimum — each a
+    whole evaluation otherwise (on a MovieLens-shaped crossed design, ~3 s apiece).
+    """
 
     def __init__(self, y: np.ndarray | None, X: np.ndarray | None, levels: list[LevelInfo],
                  equations: list, response: Gaussian, layout: Layout | None = None) -> None:
@@ -40,6 +58,8 @@ class Objective:
             k = cv.n_params(cov, q)
             self.slices.append(slice(pos, pos + k))
             pos += k
+        self._recent: tuple[bytes, _Evaluation] | None = None
+        self._best: tuple[bytes, _Evaluation] | None = None
         self.crossed: CrossedLayout | None = None
         self.layout: Layout | None = None
         if any(e.codes is not None for e in equations):
@@ -76,39 +96,55 @@ class Objective:
             return crossed_posterior(self.crossed, c, full, blocks)
         return nested_posterior(self.layout, c, full, blocks)
 
-    def _derivatives(self, theta: np.ndarray):
-        factors = self.factors(theta)
-        c = self.factorise(factors)
-        if c is None:
-            return None
+    def _evaluation(self, theta: np.ndarray, derivatives: bool) -> _Evaluation:
+        key = np.asarray(theta, dtype=np.float64).tobytes()
+        ev = next((e for k, e in (self._recent, self._best) if k == key), None) \
+            if self._recent is not None else None
+        if ev is None:
+            c = self.factorise(self.factors(theta))
+            ev = _Evaluation(c, -np.inf if c is None else
+                             self.response.profiled_loglik(c, self.n, self.p))
+        if derivatives and ev.derivatives is None and ev.core is not None:
+            ev.derivatives = self._derivatives(theta, ev.core)
+        self._recent = (key, ev)
+        if self._best is None or ev.loglik >= self._best[1].loglik:
+            self._best = (key, ev)
+        return ev
+
+    def _derivatives(self, theta: np.ndarray, c) -> tuple[np.ndarray, np.ndarray]:
+        """∂log|M|/∂θ and ∂r²/∂θ at θ, from its factorisation."""
         if not theta.size:
-            return c, np.zeros(0), np.zeros(0)
+            return np.zeros(0), np.zeros(0)
         posts = self.posterior(c, blocks=False)
         if self.crossed is not None:
             resid = crossed_residual_products(self.crossed, c, posts)
         else:
             resid = nested_residual_products(self.layout, c, posts)
+        factors = self.factors(theta)
         dfactors = [cv.lambda_derivatives(cov, q, theta[s]) for (cov, q), s in
                     zip(self.covs, self.slices)]
-        return (c, *derivatives(self.terms, posts, resid, factors, dfactors))
+        return derivatives(self.terms, posts, resid, factors, dfactors)
+
+    def core_at(self, theta: np.ndarray):
+        """The factorisation at θ (None where M is not positive definite)."""
+        return self._evaluation(theta, derivatives=False).core
 
     def loglik(self, theta: np.ndarray) -> float:
-        c = self.factorise(self.factors(theta))
-        return -np.inf if c is None else self.response.profiled_loglik(c, self.n, self.p)
+        return self._evaluation(theta, derivatives=False).loglik
 
     def loglik_gradient(self, theta: np.ndarray) -> tuple[float, np.ndarray | None]:
         """The profiled ℓ and its gradient in θ (−inf, None where undefined)."""
-        out = self._derivatives(theta)
-        if out is None:
+        ev = self._evaluation(theta, derivatives=True)
+        if ev.core is None:
             return -np.inf, None
-        c, dlogdet, dr2 = out
-        return (self.response.profiled_loglik(c, self.n, self.p),
-                -0.5 * (dlogdet + self.d * dr2 / c.r2))
+        dlogdet, dr2 = ev.derivatives
+        return ev.loglik, -0.5 * (dlogdet + self.d * dr2 / ev.core.r2)
 
     def sigma_hessian(self, theta: np.ndarray, H_profiled: np.ndarray) -> np.ndarray:
         """The Hessian of ℓ(θ, ln σ) at the optimum from the profiled one, H_p = H_θθ − h h'/(−2d)
         (a Schur complement), with h = ∂²ℓ/∂θ∂lnσ = e^{−2 lnσ} ∂r²/∂θ and ∂²ℓ/∂lnσ² = −2d."""
-        c, _, dr2 = self._derivatives(theta)
+        ev = self._evaluation(theta, derivatives=True)
+        c, (_, dr2) = ev.core, ev.derivatives
         d = self.d
         h = d / c.r2 * dr2
         k = theta.size
