@@ -1,7 +1,7 @@
 """Maximise a smooth function of a few parameters tightly: BFGS, then a Newton polish.
 
 :func:`maximise` takes the function with its analytic gradient (the profiled likelihood's,
-:mod:`.gradient`): BFGS gets close, then Newton steps with the Hessian from central differences of
+:mod:`.gradient`): BFGS gets close, then Newton steps with the Hessian from forward differences of
 the gradient converge to the true optimum rather than to wherever a loose stopping rule happens to
 land, and that last Hessian is returned for the standard errors.  :func:`gradient` and
 :func:`hessian` difference a function that has no analytic gradient.
@@ -68,16 +68,21 @@ def hessian(f: Callable[[np.ndarray], float], x: np.ndarray, h: float = 1e-3,
 ValueGradient = Callable[[np.ndarray], tuple[float, np.ndarray | None]]
 
 
-def hessian_of_gradient(fg: ValueGradient, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
-    """Central differences of an analytic gradient, symmetrised (NaN where fg is undefined)."""
+def hessian_of_gradient(fg: ValueGradient, x: np.ndarray, g: np.ndarray | None = None,
+                        h: float = 1e-6) -> np.ndarray:
+    """Forward differences of an analytic gradient from its value ``g`` at x, symmetrised (NaN
+    where fg is undefined).  Half the evaluations of central differences; with h = 1e-6 the
+    standard errors from it are within ~3e-6 (relative) of central differences' on the test
+    models, where h = 1e-7 starts to show the gradient's rounding."""
+    if g is None:
+        g = fg(x)[1]
     k = x.size
     H = np.empty((k, k))
     for i in range(k):
         e = np.zeros(k)
         e[i] = h * max(1.0, abs(x[i]))
         _, gp = fg(x + e)
-        _, gm = fg(x - e)
-        H[:, i] = np.nan if gp is None or gm is None else (gp - gm) / (2 * e[i])
+        H[:, i] = np.nan if gp is None or g is None else (gp - g) / e[i]
     return 0.5 * (H + H.T)
 
 
@@ -131,7 +136,7 @@ def maximise(fg: ValueGradient, x0: np.ndarray, *, maxiter: int, tolerance: floa
     for _ in range(50):
         if g is None or not np.all(np.isfinite(g)):
             break
-        H = hessian_of_gradient(counted, x)
+        H = hessian_of_gradient(counted, x, g)
         if not np.all(np.isfinite(H)):
             H = None
             break  # next to a region where f is undefined: report, never raise
@@ -157,7 +162,8 @@ def maximise(fg: ValueGradient, x0: np.ndarray, *, maxiter: int, tolerance: floa
         else:       # no step improves f: rounding at the optimum, or stuck
             converged = scaled < near
             break
-        while t == 1.0:     # towards a boundary at infinity (a correlation of ±1): longer steps
+        while t == 1.0 and scaled >= near:  # towards a boundary at infinity (a correlation of
+            # ±1): longer steps; near the optimum the Newton step is already right
             fl = value(x + 2 * (xn - x))
             if not (np.isfinite(fl) and fl > fn + 1e-12 * abs(fn)):
                 break
