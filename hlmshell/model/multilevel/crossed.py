@@ -40,7 +40,7 @@ from .threads import multithreaded
 MAX_TRAILING = 12_000   # effects of the terms after the first: a dense T of 12,000² is 1.15 GB
 THREADED = 1_000        # from this size on the dense steps use BLAS's threads (:mod:`.threads`;
                         # InstEval's T, 1,142²: its fit 6.3–6.7 s → 4.9 s on an idle 2-core machine)
-MAX_PAIRS = 10_000_000  # products kept by :class:`GramPattern` (~16 bytes each, ~0.2 GB at most)
+MAX_PAIRS = 10_000_000  # products kept by :class:`GramPattern` (~12 bytes each, ~0.2 GB at most)
 MAX_DENSE = 50_000_000  # beyond the pattern, C_c (G₁Q₁ × R) is made dense for BLAS up to this size
 
 
@@ -50,58 +50,78 @@ class GramPattern:
     Every evaluation of the likelihood needs C_c'C_c = D'(Σ_g ZC_g'W_g ZC_g)D (W_g = λ₁M₁_g⁻¹λ₁') and
     its gradient the contraction of the same sums with Σ.  As sparse products (scipy's csr_matmat)
     they cost a symbolic and a numeric pass each time; here the products ZC[g·Q+a, j]·ZC[g·Q+b, k]
-    of every group's pairs of stored entries are formed once, as a sparse matrix P from the
-    (g, a, b) weights to the distinct (j, k) cells, so that the Gram matrix is ``P @ vec(W)`` and
-    its contraction with a symmetric S is ``P.T @ S[j, k]`` — one sparse matrix-vector product
-    each (MixedModels.jl's ``rankUpdate!`` exploits the same fixed pattern).  InstEval-shaped data
-    have 3.8e6 such products; a design with more than :data:`MAX_PAIRS` uses :func:`_gram`.
+    of every group's pairs of stored entries with j ≥ k (the lower half: the sums are symmetric)
+    are formed once, as a sparse matrix P from the (g, a, b) weights to the distinct (j, k) cells,
+    so that the Gram matrix is ``P @ vec(W)`` and its contraction with a symmetric S is
+    ``P.T @ S[j, k]`` — one sparse matrix-vector product each (MixedModels.jl's ``rankUpdate!``
+    exploits the same fixed pattern).  InstEval-shaped data have 1.9e6 such products; a design
+    with more than :data:`MAX_PAIRS` uses :func:`_gram`.
     """
 
     def __init__(self, ZC, zc_rows: np.ndarray, G: int, Q: int) -> None:
         from scipy import sparse
 
         R = ZC.shape[1]
-        group = zc_rows // Q                           # each stored entry's group
-        first = np.searchsorted(group, np.arange(G))   # entries are in row order, so by group
-        size = np.bincount(group, minlength=G)[group]  # entries of the entry's group
+        col = ZC.indices
+        # each group's entries by column (then row): a pair of positions i ≥ i' then has j ≥ k
+        order = np.lexsort((zc_rows, col, zc_rows // Q)).astype(np.int32)
+        group = zc_rows[order] // Q
+        first = np.searchsorted(group, np.arange(G)).astype(np.int32)
+        rank = np.arange(order.size, dtype=np.int32) - first[group]      # position in its group
         # int32 indices (at most MAX_PAIRS products): the temporaries stay ~0.1 GB at InstEval's size
-        left = np.repeat(np.arange(ZC.nnz, dtype=np.int32), size)
+        left = np.repeat(np.arange(order.size, dtype=np.int32), rank + 1)
         right = np.arange(left.size, dtype=np.int32)
-        right -= np.repeat((np.cumsum(size) - size).astype(np.int32), size)
-        right += np.repeat(first[group].astype(np.int32), size)
-        key = ZC.indices[left].astype(np.int64) * R + ZC.indices[right]
+        right -= np.repeat((np.cumsum(rank + 1) - (rank + 1)).astype(np.int32), rank + 1)
+        right += first[group[left]]
+        left, right = order[left], order[right]                          # back to ZC's entries
+        jl, jr = col[left], col[right]
+        key = jl.astype(np.int64) * R + jr
         if R * R <= 30_000_000:                        # distinct cells by marking, without a sort
-            rank = np.zeros(R * R, dtype=np.int32)
-            rank[key] = 1
-            cells = np.flatnonzero(rank)
-            rank[cells] = np.arange(cells.size)
-            cell = rank[key]
+            mark = np.zeros(R * R, dtype=np.int32)
+            mark[key] = 1
+            cells = np.flatnonzero(mark)
+            mark[cells] = np.arange(cells.size, dtype=np.int32)
+            cell = mark[key]
         else:
             cells, cell = np.unique(key, return_inverse=True)
         del key
-        weight = (zc_rows[left] % Q) * Q + zc_rows[right] % Q + group[left] * Q * Q if Q > 1 \
-            else group[left]
-        self.P = sparse.csr_matrix((ZC.data[left] * ZC.data[right], (cell, weight)),
-                                   shape=(cells.size, G * Q * Q))
+        value = ZC.data[left] * ZC.data[right]
+        weight = zc_rows[left]              # the pairs are in group order: P's columns when Q = 1
+        if Q > 1:       # (a, b) and (b, a) in one column j: one pair, counted for both
+            value[(jl == jr) & (left != right)] *= 2.0
+            weight = (weight % Q) * Q + zc_rows[right] % Q + (weight // Q).astype(np.int64) * Q * Q
+            by = np.argsort(weight, kind="stable")
+            value, cell, weight = value[by], cell[by], weight[by]
+        starts = np.searchsorted(weight, np.arange(G * Q * Q + 1))
+        self.P = sparse.csc_matrix((value, cell, starts), shape=(cells.size, G * Q * Q))
+        self.cells = cells                  # flat lower-half indices j·R + k, ascending
         self.rows, self.cols = cells // R, cells % R
+        self._twice = np.where(self.rows == self.cols, 1.0, 2.0)   # a (j, k) cell stands for (k, j)
         self.R, self.G, self.Q = R, G, Q
 
     @staticmethod
     def size(ZC, zc_rows: np.ndarray, Q: int) -> int:
         """The number of products the pattern would hold."""
         per_group = np.bincount(zc_rows // Q)
-        return int(per_group @ per_group)
+        return int(per_group @ (per_group + 1)) // 2
 
     def gram(self, W: np.ndarray) -> np.ndarray:
-        """Σ_g ZC_g'W_g ZC_g (R × R, dense) for the (G, Q, Q) weights W."""
+        """Σ_g ZC_g'W_g ZC_g (R × R, dense, both halves) for the (G, Q, Q) symmetric weights W."""
         out = np.zeros((self.R, self.R))
-        out[self.rows, self.cols] = self.P @ W.reshape(-1)
+        v = self.P @ W.reshape(-1)
+        out[self.rows, self.cols] = v
+        out[self.cols, self.rows] = v
         return out
+
+    def subtract_lower(self, T: np.ndarray, W: np.ndarray) -> None:
+        """T −= Σ_g ZC_g'W_g ZC_g in T's lower half (C-ordered R × R), all that dpotrf reads."""
+        T.reshape(-1)[self.cells] -= self.P @ W.reshape(-1)
 
     def contract(self, cells: np.ndarray) -> np.ndarray:
         """H_g = ZC_g S ZC_g' (G, Q, Q) for a symmetric S given at the pattern's cells
-        (``S[rows, cols]``)."""
-        return (self.P.T @ cells).reshape(self.G, self.Q, self.Q)
+        (``S[rows, cols]``, the lower half)."""
+        H = (self.P.T @ (cells * self._twice)).reshape(self.G, self.Q, self.Q)
+        return 0.5 * (H + H.transpose(0, 2, 1)) if self.Q > 1 else H
 
 
 class SplitGram:
@@ -308,31 +328,32 @@ def crossed_core(cl: CrossedLayout, factors: list[np.ndarray]) -> CrossedCore | 
     else:
         Cc = (_block_diagonal(Linv1 @ lam1.T) @ cl.ZC @ D).tocsr()
     flat = CXY1.reshape(G * Q, p + 1)
-    if scalar:
-        T = d[:, None] * cl.Ztt * d[None, :]
+    B = Linv1 @ lam1.T                               # C_c,g = B_g ZC_g D
+    if scalar:      # D(Z_t'Z_t − the pattern's Σ_g ZC_g'B_g'B_g ZC_g)D, in place, in the lower half
+        T = cl.Ztt.copy()
+        if cl.pattern is not None:
+            cl.pattern.subtract_lower(T, np.einsum("gab,gac->gbc", B, B))
+        T *= d[:, None]
+        T *= d[None, :]
         Txy = d[:, None] * cl.ZtXY - np.asarray(Cc.T @ flat)
     else:
         T = np.asarray(D.T @ np.asarray(D.T @ cl.Ztt).T).T
+        if cl.pattern is not None:
+            gram = cl.pattern.gram(np.einsum("gab,gac->gbc", B, B))
+            T -= np.asarray(D.T @ np.asarray(D.T @ gram).T).T
         Txy = np.asarray(D.T @ cl.ZtXY) - np.asarray(Cc.T @ flat)
     T[np.diag_indices(cl.R)] += 1.0
-    if cl.pattern is not None:
-        B = Linv1 @ lam1.T                       # C_c,g = B_g ZC_g D
-        gram = cl.pattern.gram(np.einsum("gab,gac->gbc", B, B))
-        if scalar:
-            T -= d[:, None] * gram * d[None, :]
-        else:
-            T -= np.asarray(D.T @ np.asarray(D.T @ gram).T).T
-    elif cl.split is not None:          # C_c'C_c = D ZC'diag(ω)ZC D, ω_g = (λ₁/L₁_g)²
+    if cl.split is not None:          # C_c'C_c = D ZC'diag(ω)ZC D, ω_g = (λ₁/L₁_g)²
         gram = cl.split.gram((Linv1[:, 0, 0] * lam1[0, 0]) ** 2)   # its lower half: dpotrf's
         gram *= d[:, None]
         gram *= d[None, :]
         T -= gram
-    elif Cc.shape[0] * Cc.shape[1] <= MAX_DENSE and cl.R:
+    elif cl.pattern is None and Cc.shape[0] * Cc.shape[1] <= MAX_DENSE and cl.R:
         from scipy.linalg import blas
 
         with _dense(cl.R):      # only T's lower half −= C_c'C_c (T.T's upper half), in place
             T = blas.dsyrk(-1.0, Cc.toarray().T, beta=1.0, c=T.T, lower=0, overwrite_c=1).T
-    else:
+    elif cl.pattern is None:
         T -= _gram(Cc)
     LT = T
     if cl.R:
@@ -438,6 +459,14 @@ class _TrailingCovariance:
             out = out + np.einsum("...a,ab,...b->...", self.A[rows], self.Phi, self.A[cols])
         return out
 
+    def at_cells(self, pattern: GramPattern) -> np.ndarray:
+        """Σ at a :class:`GramPattern`'s cells: T⁻¹'s lower half read in memory order."""
+        out = np.take(self.inv.reshape(-1), pattern.cells)
+        if self.A is not None:
+            out += np.einsum("...a,ab,...b->...", self.A[pattern.rows], self.Phi,
+                             self.A[pattern.cols])
+        return out
+
     def inner(self, B: np.ndarray) -> float:
         """<Σ, B> for a symmetric B given by its lower half, from T⁻¹'s lower half (no symmetrised
         copies; :attr:`inv` is zero above its diagonal, as L_T from dpotrf's ``clean`` is)."""
@@ -493,7 +522,7 @@ def crossed_posterior(cl: CrossedLayout, c: CrossedCore, full: bool,
         rows, cols = cl.pattern.rows, cl.pattern.cols
         if all(t.Q == 1 for t in cl.terms[1:]):     # D Σ D' at the cells, D diagonal
             d = c.D.diagonal()
-            cells = S.at(rows, cols) * d[rows] * d[cols]
+            cells = S.at_cells(cl.pattern) * d[rows] * d[cols]
         else:
             cells = np.asarray(c.D @ np.asarray(c.D @ S.dense()).T)[rows, cols]
         H = cl.pattern.contract(cells)
