@@ -21,14 +21,20 @@ def renders(kind: type) -> Callable[[Callable[[Any], str]], Callable[[Any], str]
     return register
 
 
+# results modules whose renderers live in modules of other names
+_HOMES = {"estimation": ("coeftable", "mixed"), "tables": ("summaries", "tabulate")}
+
+
 def render(obj: Any) -> str:
     """The text of a result.  The renderer modules are imported when first needed: the one named
-    as the result's module (``results.shell`` → ``render.shell``) first, else all of them."""
+    as the result's module (``results.shell`` → ``render.shell``, or its :data:`_HOMES`) first,
+    else all of them."""
     kind = type(obj)
     if kind not in _RENDERERS:
         namesake = kind.__module__.rpartition(".")[2]
-        if any(info.name == namesake for info in pkgutil.iter_modules(__path__)):
-            importlib.import_module(f"{__name__}.{namesake}")
+        for home in _HOMES.get(namesake, (namesake,)):
+            if any(info.name == home for info in pkgutil.iter_modules(__path__)):
+                importlib.import_module(f"{__name__}.{home}")
     if kind not in _RENDERERS:
         for info in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{info.name}")
