@@ -4,6 +4,7 @@ Cases (ML):
   insteval   data/insteval_like.csv (73,421 ratings, 2,972 students x 1,128 lecturers x 14 depts):
              mixed y i.service || _all: R.s || _all: R.d || dept:
              lme4: y ~ service + (1 | s) + (1 | d) + (1 | dept)
+  lme4insteval  lme4's InstEval itself (73,421 ratings; written to /tmp by R), the same model
   movielens  1,000,000 ratings, 6,040 users x 3,706 movies (scripts/gen_crossed_data.py movielens):
              mixed rating || _all: R.user || _all: R.movie
              lme4: rating ~ 1 + (1 | user) + (1 | movie)
@@ -17,7 +18,7 @@ before it times ``lmer`` with its default settings (nloptwrap), without the SEs 
 components that Stata and we report.  The machine's
 load average is printed with the results.
 
-Usage: python scripts/bench_crossed.py [--cases insteval,movielens] [--no-lme4]
+Usage: python scripts/bench_crossed.py [--cases insteval,lme4insteval,movielens] [--no-lme4]
 """
 
 from __future__ import annotations
@@ -32,11 +33,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MOVIELENS = Path("/tmp/movielens_like.csv")
+INSTEVAL = Path("/tmp/insteval_lme4.csv")        # lme4's own InstEval, written by R when missing
+EXPORT_INSTEVAL = f"""
+d <- lme4::InstEval
+d$service <- as.integer(d$service) - 1L
+for (v in c("s", "d", "dept")) d[[v]] <- as.integer(as.character(d[[v]]))
+write.csv(d[, c("y", "service", "s", "d", "dept")], "{INSTEVAL}", row.names = FALSE)
+"""
 
 CASES = {
     "insteval": (ROOT / "data" / "insteval_like.csv",
                  "mixed y i.service || _all: R.s || _all: R.d || dept:, nolog",
                  "y ~ service + (1 | s) + (1 | d) + (1 | dept)", ["s", "d", "dept"]),
+    "lme4insteval": (INSTEVAL, "mixed y i.service || _all: R.s || _all: R.d || dept:, nolog",
+                     "y ~ service + (1 | s) + (1 | d) + (1 | dept)", ["s", "d", "dept"]),
     "movielens": (MOVIELENS, "mixed rating || _all: R.user || _all: R.movie, nolog",
                   "rating ~ 1 + (1 | user) + (1 | movie)", ["user", "movie"]),
 }
@@ -109,6 +119,8 @@ def main() -> None:
     if "movielens" in a.cases and not MOVIELENS.exists():
         subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_crossed_data.py"), "movielens",
                         "--out", str(MOVIELENS)], check=True)
+    if "lme4insteval" in a.cases and not INSTEVAL.exists():
+        subprocess.run(["Rscript", "-e", EXPORT_INSTEVAL], check=True, capture_output=True)
     print(f"{'case':<11}{'side':<7}{'seconds':>9}{'ratio':>8}{'asked':>7}{'peak MB':>9}"
           f"  log likelihood   variances")
     for name in a.cases.split(","):
