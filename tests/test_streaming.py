@@ -49,11 +49,13 @@ def test_streamed_fit_equals_the_in_memory_fit(parquet_file, fixed, rest):
     assert b.scalars["ll"] == pytest.approx(a.scalars["ll"], abs=1e-8)
     assert b.scalars["N"] == a.scalars["N"] == 40_000 - 41
     np.testing.assert_allclose(b.matrices["b"].values, a.matrices["b"].values, rtol=1e-8, atol=1e-10)
-    # V comes from differences of the gradient: each element against its row's and column's scale
-    # (a covariance near 0 differs in its leading digits from rounding at the level of the others)
+    # V comes from differences of the gradient, at the optimum or a step before it where the
+    # curvature held to optimise.HESSIAN_REUSE (1e-4 of the flattest direction's): each element
+    # against its row's and column's scale, to that tolerance (a covariance near 0 differs in its
+    # leading digits from rounding at the level of the others)
     Va, Vb = a.matrices["V"].values, b.matrices["V"].values
     scale = np.sqrt(np.outer(np.diag(Va), np.diag(Va)))
-    np.testing.assert_allclose(Vb / scale, Va / scale, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(Vb / scale, Va / scale, rtol=0, atol=1e-4)
     for key in ("N_g", "g_min", "g_avg", "g_max"):
         np.testing.assert_array_equal(b.matrices[key].values, a.matrices[key].values)
     assert "Number of obs     =     39,959" in buf.getvalue()
