@@ -8,7 +8,7 @@ import pytest
 
 from hlmshell.model.multilevel import objective
 from hlmshell.model.multilevel.optimise import hessian_of_gradient
-from tests.runner import ROOT, runner
+from runner import ROOT, runner
 
 
 def _smooth(x: np.ndarray) -> tuple[float, np.ndarray]:
