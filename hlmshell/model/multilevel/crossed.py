@@ -455,17 +455,18 @@ class _TrailingCovariance:
 
     def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         out = self.inv[np.maximum(rows, cols), np.minimum(rows, cols)]   # dpotri fills the lower half
-        if self.A is not None:
-            out = out + np.einsum("...a,ab,...b->...", self.A[rows], self.Phi, self.A[cols])
-        return out
+        return self._with_fixed(out, rows, cols)
 
     def at_cells(self, pattern: GramPattern) -> np.ndarray:
         """Σ at a :class:`GramPattern`'s cells: T⁻¹'s lower half read in memory order."""
-        out = np.take(self.inv.reshape(-1), pattern.cells)
-        if self.A is not None:
-            out += np.einsum("...a,ab,...b->...", self.A[pattern.rows], self.Phi,
-                             self.A[pattern.cols])
-        return out
+        return self._with_fixed(np.take(self.inv.reshape(-1), pattern.cells), pattern.rows,
+                                pattern.cols)
+
+    def _with_fixed(self, inv: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """T⁻¹'s entries plus REML's AΦA' at the same (rows, cols)."""
+        if self.A is None:
+            return inv
+        return inv + np.einsum("...a,ab,...b->...", self.A[rows], self.Phi, self.A[cols])
 
     def inner(self, B: np.ndarray) -> float:
         """<Σ, B> for a symmetric B given by its lower half, from T⁻¹'s lower half (no symmetrised
