@@ -129,3 +129,22 @@ def test_merge_that_adds_observations_leaves_them_out_of_the_sample(sh, tmp_path
     assert sh.session.nobs == 7185 + 2
     assert _sample_count(sh) == N
     assert _sample_count(sh, " & obs > 900000") == 0
+
+
+def test_keys_widen_past_int32_and_e_sample_still_matches():
+    """Keys are int32 while every key given out fits (half the memory at 1e7 rows), int64 after;
+    an e(sample) kept in one type selects the same observations in the other."""
+    run = runner()
+    run("use hsb")
+    assert run.session.keys.dtype == np.int32
+    run("quietly regress mathach ses if female==1")
+    fitted = int(run.session.data["female"].eq(1).sum())
+    run.session._next_key = 2**31 - 10          # as after many datasets; the next keys overflow int32
+    run("set obs 7200")                         # 15 new observations: keys past 2**31
+    keys = run.session.keys
+    assert keys.dtype == np.int64 and keys.max() >= 2**31 and len(np.unique(keys)) == 7200
+    run("count if e(sample)")
+    assert run.session.r.scalars["N"] == fitted == 3795
+    run("gsort -mathach")
+    run("count if e(sample) & female == 0")
+    assert run.session.r.scalars["N"] == 0
