@@ -322,13 +322,13 @@ def crossed_core(cl: CrossedLayout, factors: list[np.ndarray]) -> CrossedCore | 
     G, Q = L1.shape[:2]
     CXY1 = forward_batched(L1, left_mult_T(lam1, cl.first.ZXY))
     Linv1 = forward_batched(L1, np.broadcast_to(np.eye(Q), L1.shape).copy())
+    B = Linv1 @ lam1.T                               # C_c,g = B_g ZC_g D
     if scalar and Q == 1:
         Cc = cl.ZC.copy()
-        Cc.data *= (Linv1[:, 0, 0] * lam1[0, 0])[cl.zc_rows] * d[cl.ZC.indices]
+        Cc.data *= B[:, 0, 0][cl.zc_rows] * d[cl.ZC.indices]
     else:
-        Cc = (_block_diagonal(Linv1 @ lam1.T) @ cl.ZC @ D).tocsr()
+        Cc = (_block_diagonal(B) @ cl.ZC @ D).tocsr()
     flat = CXY1.reshape(G * Q, p + 1)
-    B = Linv1 @ lam1.T                               # C_c,g = B_g ZC_g D
     if scalar:      # D(Z_t'Z_t − the pattern's Σ_g ZC_g'B_g'B_g ZC_g)D, in place, in the lower half
         T = cl.Ztt.copy()
         if cl.pattern is not None:
